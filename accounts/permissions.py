@@ -1,0 +1,38 @@
+"""Role-based access, deny by default: every API view declares `allowed_roles`.
+
+A view without the declaration admits nobody (and a test walking the URL configuration fails).
+`PUBLIC` is the explicit declaration for the few views anyone may call (login, health, schema).
+"""
+
+from rest_framework.permissions import BasePermission
+
+from accounts.models import Role
+
+PUBLIC = frozenset({"__public__"})
+ALL_ROLES = frozenset(Role.values)
+STAFF = frozenset({Role.SUPER_ADMIN, Role.TECHNICIAN})
+SUPER_ADMIN = frozenset({Role.SUPER_ADMIN})
+CUSTOMER = frozenset({Role.CUSTOMER})
+
+
+def declared_roles(view) -> frozenset | None:
+    """The roles a view admits, or None when it declares nothing."""
+    return getattr(view, "allowed_roles", None)
+
+
+class RolePermission(BasePermission):
+    """Admit a request only when the view declares the caller's role (or is PUBLIC)."""
+
+    message = "Your role does not allow this action."
+
+    def has_permission(self, request, view):
+        roles = declared_roles(view)
+        if roles is None:
+            return False
+        if roles is PUBLIC:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.role in roles)
+
+    def has_object_permission(self, request, view, obj):
+        return self.has_permission(request, view)

@@ -1,0 +1,57 @@
+"""Input and output shapes of the authentication API."""
+
+from rest_framework import serializers
+
+from accounts.models import Role, User
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "role"]
+        read_only_fields = fields
+
+
+class CookieModeSerializer(serializers.Serializer):
+    cookie = serializers.BooleanField(
+        default=False,
+        help_text="Web clients: deliver the refresh token only in an HttpOnly cookie.",
+    )
+
+
+class LoginInputSerializer(CookieModeSerializer):
+    username = serializers.CharField(max_length=150, trim_whitespace=False)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False,
+        max_length=4096,
+        help_text="The refresh token; web clients omit it and send the cookie (with X-CSRFToken).",
+    )
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField(
+        allow_null=True, help_text="Null in cookie mode: the token is in the HttpOnly cookie."
+    )
+
+
+class LoginOutputSerializer(TokenPairSerializer):
+    user = UserSummarySerializer()
+    csrf_token = serializers.CharField(
+        required=False, help_text="Cookie mode only: send it back as X-CSRFToken."
+    )
+
+
+class ProtectedOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class PasswordChangeInputSerializer(CookieModeSerializer):
+    current_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False)

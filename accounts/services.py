@@ -1,0 +1,209 @@
+"""Account and authentication use cases: each one transactional and recorded as an auth event."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import AuthEvent, Role, User
+from accounts.network import client_ip, user_agent
+from accounts.throttling import login_throttle_hit, normalise_username
+from accounts.tokens import blacklist_all, token_pair
+from config.exceptions import ApplicationError, Throttled
+
+INVALID_CREDENTIALS = "No active account found with the given credentials."
+
+
+def username_digest(username: str) -> str:
+    """A keyed hash of an attempted username: correlates failures without storing the name."""
+    return salted_hmac(
+        "accounts.auth_event.username", normalise_username(username), algorithm="sha256"
+    ).hexdigest()
+
+
+def auth_event_record(*, request, kind: str, user=None, username: str = "") -> AuthEvent:
+    """Store one authentication event with the resolved client IP and the user agent."""
+    return AuthEvent.objects.create(
+        kind=kind,
+        user=user,
+        username_digest=username_digest(username) if username else "",
+        ip=client_ip(request),
+        user_agent=user_agent(request),
+    )
+
+
+def password_policy_check(password: str, user: User, *, field: str) -> None:
+    """Refuse a password that breaks the policy, with the reasons under the input's field name."""
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ApplicationError(
+            "The password does not meet the password policy.",
+            code="password_policy",
+            extra={field: exc.messages},
+        ) from exc
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, role: str = Role.CUSTOMER) -> User:
+    """Create a user after checking the password policy."""
+    password_policy_check(password, User(username=username, role=role), field="password")
+    if role == Role.SUPER_ADMIN:
+        return User.objects.create_superuser(username=username, password=password)
+    return User.objects.create_user(username=username, password=password, role=role)
+
+
+def auth_login(*, request, username: str, password: str) -> tuple[User, dict]:
+    """Check throttling and credentials; return the user and a new token pair.
+
+    Wrong password, unknown user and inactive user give the same answer (no account enumeration).
+    """
+    retry_after = login_throttle_hit(request, username)
+    if retry_after is not None:
+        auth_event_record(request=request, kind=AuthEvent.Kind.LOGIN_THROTTLED, username=username)
+        raise Throttled(retry_after)
+
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        known = User.objects.filter(username=username).first()
+        auth_event_record(
+            request=request, kind=AuthEvent.Kind.LOGIN_FAILED, user=known, username=username
+        )
+        raise ApplicationError(INVALID_CREDENTIALS, code="invalid_credentials", status_code=401)
+
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        tokens = token_pair(user)
+        auth_event_record(request=request, kind=AuthEvent.Kind.LOGIN_SUCCEEDED, user=user)
+    return user, tokens
+
+
+def _invalid_token() -> ApplicationError:
+    return ApplicationError("Token is invalid or expired.", code="token_not_valid", status_code=401)
+
+
+def _decode_refresh(raw: str) -> dict:
+    """Verify a refresh token's signature, expiry and type; the blacklist is the caller's job."""
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError as exc:
+        raise _invalid_token() from exc
+    if payload.get(jwt_settings.TOKEN_TYPE_CLAIM) != "refresh" or not payload.get(
+        jwt_settings.JTI_CLAIM
+    ):
+        raise _invalid_token()
+    return payload
+
+
+def _blacklist_once(outstanding: OutstandingToken) -> bool:
+    """Blacklist a refresh token; False when it already was (the token is being reused)."""
+    try:
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        return False
+    return True
+
+
+def token_refresh(*, request, raw_token: str) -> dict:
+    """Rotate a refresh token: blacklist it and issue a new pair, atomically.
+
+    A refresh token presented a second time was copied: it is treated as theft, and every
+    outstanding token of its user is revoked (the attacker's and the victim's alike). Of two
+    concurrent refreshes with one token, exactly one wins; the other counts as reuse.
+    """
+    payload = _decode_refresh(raw_token)
+    with transaction.atomic():
+        # The row lock serialises concurrent refreshes of one token on PostgreSQL; the unique
+        # one-to-one blacklist row settles it on any database.
+        outstanding = (
+            OutstandingToken.objects.select_for_update()
+            .filter(jti=payload[jwt_settings.JTI_CLAIM], user__isnull=False)
+            .first()
+        )
+        if outstanding is None:
+            raise _invalid_token()
+        user = User.objects.get(pk=outstanding.user_id)
+        reused = not _blacklist_once(outstanding)
+        if reused:
+            _revoke(user)
+            auth_event_record(request=request, kind=AuthEvent.Kind.REFRESH_REUSED, user=user)
+        elif user.is_active:
+            tokens = token_pair(user)
+            auth_event_record(request=request, kind=AuthEvent.Kind.TOKEN_REFRESHED, user=user)
+    # Raised after the block on purpose: the revocation above must be committed.
+    if reused:
+        raise ApplicationError(
+            "Token has already been used: every session of this account was signed out.",
+            code="token_reused",
+            status_code=401,
+        )
+    if not user.is_active:
+        raise _invalid_token()
+    return tokens
+
+
+def _revoke(user: User) -> None:
+    """End every session of a user: refresh tokens blacklisted, access tokens' generation bumped."""
+    blacklist_all(user)
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+
+
+@transaction.atomic
+def user_revoke_sessions(*, request, user: User) -> None:
+    """End every session of a user at once (deactivation, incident containment)."""
+    _revoke(user)
+    auth_event_record(request=request, kind=AuthEvent.Kind.TOKENS_REVOKED, user=user)
+
+
+@transaction.atomic
+def auth_logout(*, request, raw_token: str) -> None:
+    """Blacklist a refresh token and end its user's access tokens; idempotent."""
+    payload = _decode_refresh(raw_token)
+    outstanding = OutstandingToken.objects.filter(
+        jti=payload[jwt_settings.JTI_CLAIM], user__isnull=False
+    ).first()
+    if outstanding is None:
+        raise _invalid_token()
+    BlacklistedToken.objects.get_or_create(token=outstanding)
+    User.objects.filter(pk=outstanding.user_id).update(
+        token_generation=F("token_generation") + 1
+    )
+    auth_event_record(request=request, kind=AuthEvent.Kind.LOGGED_OUT, user=outstanding.user)
+
+
+@transaction.atomic
+def password_change(*, request, user: User, current_password: str, new_password: str) -> dict:
+    """Change the caller's password, end every other session and return a fresh token pair."""
+    if not user.check_password(current_password):
+        raise ApplicationError(
+            "The current password is wrong.",
+            code="invalid_password",
+            extra={"current_password": ["The current password is wrong."]},
+        )
+    password_policy_check(new_password, user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _revoke(user)
+    auth_event_record(request=request, kind=AuthEvent.Kind.PASSWORD_CHANGED, user=user)
+    return token_pair(user)
+
+
+def refresh_cookie_settings() -> dict:
+    """Attributes of the HttpOnly cookie that carries web clients' refresh token."""
+    return {
+        "key": settings.REFRESH_COOKIE_NAME,
+        "max_age": int(jwt_settings.REFRESH_TOKEN_LIFETIME.total_seconds()),
+        "path": settings.REFRESH_COOKIE_PATH,
+        "secure": settings.REFRESH_COOKIE_SECURE,
+        "httponly": True,
+        "samesite": "Strict",
+    }

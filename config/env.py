@@ -1,0 +1,46 @@
+"""Reading settings from the environment, and the dev-only secrets folder."""
+
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRETS_DIR = Path(os.environ.get("ECAR_SECRETS_DIR", BASE_DIR / ".secrets"))
+
+_MISSING = object()
+
+
+def env(name: str, default=_MISSING) -> str:
+    """Return an environment variable, or the default; no default means it is required."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is _MISSING:
+            raise ImproperlyConfigured(f"The environment variable {name} is required.")
+        return default
+    return value
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated environment variable as a list of trimmed, non-empty items."""
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """A boolean environment variable: 1/true/yes/on are true."""
+    return env(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def dev_secret(name: str, length: int = 64) -> str:
+    """A secret generated on first use into the git-ignored secrets folder (dev and test only)."""
+    SECRETS_DIR.mkdir(mode=0o700, exist_ok=True)
+    path = SECRETS_DIR / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(length))
+    return path.read_text().strip()

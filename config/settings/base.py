@@ -1,0 +1,222 @@
+"""Settings shared by every environment; secrets and hosts come from the environment."""
+
+from datetime import timedelta
+
+import dj_database_url
+
+from config.env import BASE_DIR, env, env_list
+
+# --- Core -------------------------------------------------------------------------------------
+
+ENVIRONMENT = "base"
+DEBUG = False
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "")
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("fr", "Français"), ("en", "English"), ("ar", "العربية")]
+TIME_ZONE = "Africa/Tunis"
+USE_I18N = True
+USE_TZ = True
+
+INSTALLED_APPS = [
+    "config.apps.OTPAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "corsheaders",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "auditlog",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "accounts.middleware.ClientIPMiddleware",
+    "config.middleware.ApiErrorMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AuditContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and cache -----------------------------------------------------------------------
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_health_checks=True
+    )
+}
+
+REDIS_URL = env("REDIS_URL", "")
+
+
+def redis_cache(url: str) -> dict:
+    """A django-redis cache: shared across workers, atomic increments for the rate limits."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "ecar",
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    }
+
+
+CACHES = {"default": redis_cache(REDIS_URL)} if REDIS_URL else {}
+
+# --- Static and uploaded files ----------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+MEDIA_ROOT = env("MEDIA_ROOT", str(BASE_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Passwords --------------------------------------------------------------------------------
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+PASSWORD_HISTORY_DEPTH = 5
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username",)},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.CharacterClassesValidator"},
+    {"NAME": "accounts.validators.PasswordHistoryValidator"},
+]
+
+# --- Security switches (tightened in production.py) --------------------------------------------
+
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/.*$"
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# --- REST framework and tokens ----------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
+    # Deny by default: authenticated, and the view must declare the caller's role.
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(hours=1),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "user_id",
+}
+
+# Web clients: the refresh token travels only in this cookie, scoped to the token endpoints.
+REFRESH_COOKIE_NAME = "ecar_refresh"
+REFRESH_COOKIE_PATH = "/api/token/"
+REFRESH_COOKIE_SECURE = True
+
+# Login throttling (django-ratelimit): per client IP and per attempted username.
+LOGIN_RATE_PER_IP = env("LOGIN_RATE_PER_IP", "20/10m")
+LOGIN_RATE_PER_USERNAME = env("LOGIN_RATE_PER_USERNAME", "5/10m")
+RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ECAR garage API",
+    "DESCRIPTION": "Customers, vehicles, service orders and invoices of the ECAR garage.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["accounts.permissions.RolePermission"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- Audit ------------------------------------------------------------------------------------
+
+AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- Logging ----------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.security.DisallowedHost": {"level": "ERROR"}},
+}
+
+# --- Error tracking (no personal data leaves the process) -------------------------------------
+
+SENTRY_DSN = env("SENTRY_DSN", "")

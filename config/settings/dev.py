@@ -1,0 +1,18 @@
+"""Local development: runs with no setup; secrets are generated into the git-ignored .secrets/."""
+
+from config.env import dev_secret, env, env_list
+
+from .base import *  # noqa: F403
+from .base import REDIS_URL
+
+ENVIRONMENT = "dev"
+DEBUG = True
+SECRET_KEY = env("SECRET_KEY", "") or dev_secret("django_secret_key")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+REFRESH_COOKIE_SECURE = False
+
+if not REDIS_URL:
+    # Without Redis, a per-process cache: fine for one dev server, wrong for several workers,
+    # which is why django-ratelimit's check is silenced here and nowhere else.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]

@@ -1,0 +1,13 @@
+"""Test run: dev settings with a fast password hash and isolated files and cache keys."""
+
+import os
+import tempfile
+
+from .dev import *  # noqa: F403
+from .dev import CACHES
+
+ENVIRONMENT = "test"
+PASSWORD_HASHERS = ["accounts.tests.hashers.FastArgon2PasswordHasher"]
+MEDIA_ROOT = tempfile.mkdtemp(prefix="ecar-test-media-")
+CACHES["default"]["KEY_PREFIX"] = f"ecar-test-{os.getpid()}"
+LOGGING = {"version": 1, "disable_existing_loggers": False}
