@@ -1,9 +1,11 @@
-"""Request context: the resolved client IP, and django-auditlog's actor and address."""
+"""Request context (client IP, django-auditlog's actor and address) and the admin allow-list."""
 
 from auditlog.context import set_actor
+from django.conf import settings
+from django.http import HttpResponseForbidden
 from django.utils.functional import SimpleLazyObject
 
-from accounts.network import client_ip
+from accounts.network import client_ip, ip_in_networks
 
 
 class ClientIPMiddleware:
@@ -38,3 +40,17 @@ class AuditContextMiddleware:
         actor = SimpleLazyObject(lambda: _actor(request))
         with set_actor(actor, remote_addr=client_ip(request)):
             return self.get_response(request)
+
+
+class AdminAllowListMiddleware:
+    """The admin site is reachable only from ADMIN_ALLOWED_NETWORKS (by resolved client IP)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/admin/") and not ip_in_networks(
+            client_ip(request), settings.ADMIN_ALLOWED_NETWORKS
+        ):
+            return HttpResponseForbidden("The admin site is not reachable from this address.")
+        return self.get_response(request)

@@ -48,6 +48,12 @@ def resolve_client_ip(remote_addr: str, forwarded_for: str, trusted: tuple[str, 
     return str(client)
 
 
+def ip_in_networks(ip: str, cidrs) -> bool:
+    """Whether an address belongs to one of the given CIDR networks."""
+    address = _parse(ip)
+    return address is not None and _is_trusted(address, _trusted_networks(tuple(cidrs)))
+
+
 def client_ip(request) -> str:
     """The resolved client IP of a request (set once by ClientIPMiddleware)."""
     ip = getattr(request, "client_ip", None)

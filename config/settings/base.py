@@ -5,6 +5,7 @@ from datetime import timedelta
 import dj_database_url
 
 from config.env import BASE_DIR, env, env_list
+from config.sentry import init_sentry
 
 # --- Core -------------------------------------------------------------------------------------
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "accounts.middleware.ClientIPMiddleware",
+    "accounts.middleware.AdminAllowListMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -129,6 +131,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Security switches (tightened in production.py) --------------------------------------------
 
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+# The admin site answers only to these client networks (nginx applies the same list in front).
+ADMIN_ALLOWED_NETWORKS = env_list("ADMIN_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -220,3 +224,4 @@ LOGGING = {
 # --- Error tracking (no personal data leaves the process) -------------------------------------
 
 SENTRY_DSN = env("SENTRY_DSN", "")
+init_sentry(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", "production"))
