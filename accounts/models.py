@@ -8,6 +8,15 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from privacy.fields import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedEmailField,
+    EncryptedTextField,
+)
+from privacy.models import EncryptedModel
+from privacy.normalise import normalise_email, normalise_phone, validate_phone
+
 
 class Role(models.TextChoices):
     SUPER_ADMIN = "super_admin", "Super-admin"
@@ -84,6 +93,26 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_super_admin(self) -> bool:
         return self.role == Role.SUPER_ADMIN
+
+
+class Profile(EncryptedModel):
+    """A user's contact details: every value encrypted, e-mail and phone findable by blind index."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    full_name = EncryptedCharField(max_length=150, blank=True, default="")
+    email = EncryptedEmailField(max_length=254, null=True, blank=True)
+    email_index = BlindIndexField(source="email", normaliser=normalise_email, unique=True)
+    phone = EncryptedCharField(max_length=20, null=True, blank=True, validators=[validate_phone])
+    phone_index = BlindIndexField(source="phone", normaliser=normalise_phone)
+    address = EncryptedTextField(max_length=500, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id"]
+
+    def __str__(self):
+        # Never personal data: this string lands in audit rows and admin breadcrumbs.
+        return f"profile of user {self.user_id}"
 
 
 class PasswordHistory(models.Model):

@@ -55,3 +55,39 @@ class ProtectedOutputSerializer(serializers.Serializer):
 class PasswordChangeInputSerializer(CookieModeSerializer):
     current_password = serializers.CharField(max_length=4096, trim_whitespace=False)
     new_password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField(source="user.role")
+    full_name = serializers.CharField()
+    email = serializers.EmailField(allow_null=True)
+    phone = serializers.CharField(allow_null=True, help_text="E.164, e.g. +21620123456.")
+    address = serializers.CharField()
+
+
+class MeUpdateInputSerializer(serializers.Serializer):
+    """Contact details only: username, role and flags are not writable here."""
+
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, allow_null=True
+    )
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    current_password = serializers.CharField(
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        max_length=4096,
+        help_text="Required to change the e-mail address or the phone number.",
+    )
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field cannot be changed here."] for name in sorted(unknown)}
+            )
+        return attrs

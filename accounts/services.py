@@ -12,11 +12,12 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import AuthEvent, Role, User
+from accounts.models import AuthEvent, Profile, Role, User
 from accounts.network import client_ip, user_agent
 from accounts.throttling import login_throttle_hit, normalise_username
 from accounts.tokens import blacklist_all, token_pair
 from config.exceptions import ApplicationError, Throttled
+from privacy.normalise import normalise_phone
 
 INVALID_CREDENTIALS = "No active account found with the given credentials."
 
@@ -52,12 +53,84 @@ def password_policy_check(password: str, user: User, *, field: str) -> None:
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, role: str = Role.CUSTOMER) -> User:
-    """Create a user after checking the password policy."""
+def user_create(
+    *, username: str, password: str, role: str = Role.CUSTOMER, contact: dict | None = None
+) -> User:
+    """Create a user (password policy checked) with their contact details."""
     password_policy_check(password, User(username=username, role=role), field="password")
     if role == Role.SUPER_ADMIN:
-        return User.objects.create_superuser(username=username, password=password)
-    return User.objects.create_user(username=username, password=password, role=role)
+        user = User.objects.create_superuser(username=username, password=password)
+    else:
+        user = User.objects.create_user(username=username, password=password, role=role)
+    _apply_contact(Profile(user=user), _clean_contact(contact or {}))
+    return user
+
+
+CONTACT_FIELDS = ("full_name", "email", "phone", "address")
+# Changing where the account can be reached needs the current password (account takeover).
+SENSITIVE_CONTACT_FIELDS = ("email", "phone")
+
+
+def _invalid_contact(errors: dict) -> ApplicationError:
+    return ApplicationError("Invalid contact details.", code="invalid", extra=errors)
+
+
+def _clean_contact(contact: dict) -> dict:
+    """The given contact fields in their stored form (trimmed; phone in E.164; empty as None)."""
+    cleaned = {}
+    for name in CONTACT_FIELDS:
+        if name not in contact:
+            continue
+        value = (contact[name] or "").strip()
+        if name in SENSITIVE_CONTACT_FIELDS:
+            value = value or None
+        if name == "phone" and value:
+            try:
+                value = normalise_phone(value)
+            except DjangoValidationError as exc:
+                raise _invalid_contact({"phone": exc.messages}) from exc
+        cleaned[name] = value
+    return cleaned
+
+
+def _apply_contact(profile: Profile, cleaned: dict) -> None:
+    """Validate and save cleaned contact fields; one account per e-mail address."""
+    for name, value in cleaned.items():
+        setattr(profile, name, value)
+    try:
+        profile.full_clean(exclude=["user"])
+    except DjangoValidationError as exc:
+        raise _invalid_contact(exc.message_dict) from exc
+    email_taken = {"email": ["This e-mail address is already used by another account."]}
+    if profile.email and (
+        Profile.objects.blind_lookup(email=profile.email).exclude(pk=profile.pk).exists()
+    ):
+        raise _invalid_contact(email_taken)
+    try:
+        with transaction.atomic():
+            profile.save()
+    except IntegrityError as exc:  # a concurrent registration won the unique blind index
+        raise _invalid_contact(email_taken) from exc
+
+
+@transaction.atomic
+def profile_update(*, user: User, contact: dict, current_password: str | None = None) -> Profile:
+    """Update the caller's contact details; e-mail or phone changes need the current password."""
+    profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
+    cleaned = _clean_contact(contact)
+    changes_reachability = any(
+        name in cleaned and cleaned[name] != getattr(profile, name)
+        for name in SENSITIVE_CONTACT_FIELDS
+    )
+    if changes_reachability and not (current_password and user.check_password(current_password)):
+        raise ApplicationError(
+            "Changing the e-mail address or phone number needs your current password.",
+            code="password_required",
+            status_code=403,
+            extra={"current_password": ["Enter your current password."]},
+        )
+    _apply_contact(profile, cleaned)
+    return profile
 
 
 def auth_login(*, request, username: str, password: str) -> tuple[User, dict]:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("token/logout/", views.LogoutApi.as_view(), name="token-logout"),
     path("password/change/", views.PasswordChangeApi.as_view(), name="password-change"),
     path("protected/", views.ProtectedApi.as_view(), name="protected"),
+    path("me/", views.MeApi.as_view(), name="me"),
 ]

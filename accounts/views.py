@@ -9,11 +9,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import selectors, services
 from accounts.permissions import ALL_ROLES, PUBLIC
 from accounts.serializers import (
     LoginInputSerializer,
     LoginOutputSerializer,
+    MeOutputSerializer,
+    MeUpdateInputSerializer,
     PasswordChangeInputSerializer,
     ProtectedOutputSerializer,
     RefreshInputSerializer,
@@ -153,3 +155,24 @@ class ProtectedApi(APIView):
     @extend_schema(responses={200: ProtectedOutputSerializer})
     def get(self, request):
         return Response(ProtectedOutputSerializer(request.user).data)
+
+
+class MeApi(APIView):
+    """Read and update one's own contact details."""
+
+    allowed_roles = ALL_ROLES
+
+    @extend_schema(responses={200: MeOutputSerializer})
+    def get(self, request):
+        return Response(MeOutputSerializer(selectors.profile_get(user=request.user)).data)
+
+    @extend_schema(request=MeUpdateInputSerializer, responses={200: MeOutputSerializer})
+    def patch(self, request):
+        data = MeUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = dict(data.validated_data)
+        current_password = contact.pop("current_password", None)
+        profile = services.profile_update(
+            user=request.user, contact=contact, current_password=current_password
+        )
+        return Response(MeOutputSerializer(profile).data)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "privacy",
     "accounts",
 ]
 
@@ -102,9 +103,23 @@ STATIC_ROOT = env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 MEDIA_ROOT = env("MEDIA_ROOT", str(BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Personal documents: encrypted on disk, outside any URL (nginx has no /media/ location).
+    "encrypted": {
+        "BACKEND": "privacy.storage.EncryptedFileSystemStorage",
+        "OPTIONS": {"location": f"{MEDIA_ROOT}/private"},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Encryption keys (privacy/keys.py) --------------------------------------------------------
+# Either the three variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
+# FIELD_ENCRYPTION_KEYS is an ordered ring "k2:<base64>,k1:<base64>": the first key encrypts.
+
+FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", "")
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", "")
+BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", "")
+ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "")
 
 # --- Passwords --------------------------------------------------------------------------------
 

@@ -3,9 +3,17 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, env_list
+from privacy.keys import read_key_file, validate_key_config
 
 from .base import *  # noqa: F403
-from .base import DATABASES, redis_cache
+from .base import (
+    BACKUP_ENCRYPTION_KEY,
+    BLIND_INDEX_KEY,
+    DATABASES,
+    ENCRYPTION_KEY_FILE,
+    FIELD_ENCRYPTION_KEYS,
+    redis_cache,
+)
 
 
 def strong_secret_key(value: str) -> str:
@@ -34,6 +42,19 @@ DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "time
 
 # Rate limits must hold across gunicorn workers: Redis is required.
 CACHES = {"default": redis_cache(env("REDIS_URL"))}
+
+# Personal data cannot be written or read without its keys: refuse to start without good ones.
+_key_problems = validate_key_config(
+    read_key_file(ENCRYPTION_KEY_FILE)
+    if ENCRYPTION_KEY_FILE
+    else {
+        "field_keys": FIELD_ENCRYPTION_KEYS,
+        "blind_index_key": BLIND_INDEX_KEY,
+        "backup_key": BACKUP_ENCRYPTION_KEY,
+    }
+)
+if _key_problems:
+    raise ImproperlyConfigured("Encryption keys: " + " ".join(_key_problems))
 
 # --- Security switches ------------------------------------------------------------------------
 

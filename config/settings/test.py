@@ -4,10 +4,11 @@ import os
 import tempfile
 
 from .dev import *  # noqa: F403
-from .dev import CACHES
+from .dev import CACHES, STORAGES
 
 ENVIRONMENT = "test"
 PASSWORD_HASHERS = ["accounts.tests.hashers.FastArgon2PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="ecar-test-media-")
+STORAGES["encrypted"]["OPTIONS"]["location"] = f"{MEDIA_ROOT}/private"
 CACHES["default"]["KEY_PREFIX"] = f"ecar-test-{os.getpid()}"
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,65 @@
+"""Querysets for models with encrypted fields: blind-index lookups, no ordering on ciphertext."""
+
+from django.core.exceptions import FieldDoesNotExist, FieldError
+from django.db import models
+from django.db.models.constants import LOOKUP_SEP
+
+from privacy.fields import BlindIndexField
+
+
+def blind_indexes(model) -> dict[str, BlindIndexField]:
+    """The blind-index fields of a model, by the name of the field they index."""
+    return {f.source: f for f in model._meta.fields if isinstance(f, BlindIndexField)}
+
+
+def _ordering_field(model, name: str):
+    """The field an order_by() term ends on, or None for expressions and unknown names."""
+    field = None
+    for part in name.lstrip("-?").split(LOOKUP_SEP):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    return field
+
+
+def _term_name(term) -> str | None:
+    """The field path of an order_by() term: "-name", F("name") or F("name").desc()."""
+    if isinstance(term, str):
+        return term
+    expression = getattr(term, "expression", term)
+    return getattr(expression, "name", None)
+
+
+class EncryptedQuerySet(models.QuerySet):
+    def order_by(self, *field_names):
+        for term in field_names:
+            name = _term_name(term)
+            field = _ordering_field(self.model, name) if name else None
+            if getattr(field, "encrypted", False):
+                raise FieldError(
+                    f"{field.model._meta.label}.{field.name} is encrypted and cannot be ordered."
+                )
+        return super().order_by(*field_names)
+
+    def update(self, **kwargs):
+        # A bulk update must keep the blind indexes in step with the values they index.
+        for source, index in blind_indexes(self.model).items():
+            if source in kwargs:
+                kwargs[index.name] = index.digest(kwargs[source])
+        return super().update(**kwargs)
+
+    def blind_lookup(self, **values):
+        """Exact match on encrypted fields through their blind indexes: blind_lookup(email=...)."""
+        indexes = blind_indexes(self.model)
+        filters = {}
+        for name, value in values.items():
+            if name not in indexes:
+                raise FieldError(f"{self.model._meta.label}.{name} has no blind index.")
+            filters[indexes[name].name] = indexes[name].digest(value)
+        return self.filter(**filters)
+
+
+EncryptedManager = models.Manager.from_queryset(EncryptedQuerySet)
