@@ -1,11 +1,14 @@
 """Admin for accounts (the admin site itself requires a TOTP device: see config.apps)."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.models import AuthEvent, User
+from accounts.models import AuthEvent, Profile, User
+from privacy.normalise import normalise_phone
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -28,10 +31,50 @@ class UserChangeForm(auth_forms.UserChangeForm):
         )
 
 
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ("full_name", "email", "phone", "address")
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip() or None
+        others = Profile.objects.exclude(pk=self.instance.pk)
+        if email and others.blind_lookup(email=email).exists():
+            raise ValidationError("This e-mail address is already used by another account.")
+        return email
+
+    def clean_phone(self):
+        phone = (self.cleaned_data.get("phone") or "").strip()
+        return normalise_phone(phone) if phone else None
+
+
+class ProfileInline(admin.StackedInline):
+    """Contact details, decrypted for the super-admin (stored encrypted)."""
+
+    model = Profile
+    form = ProfileForm
+    fields = ("full_name", "email", "phone", "address")
+    can_delete = False
+    extra = 0
+
+
+def _blind_search(term: str):
+    """User ids whose exact e-mail or phone is `term` (through the blind indexes)."""
+    term = term.strip()
+    if "@" in term:
+        return Profile.objects.blind_lookup(email=term).values("user_id")
+    try:
+        normalise_phone(term)
+    except ValidationError:
+        return None
+    return Profile.objects.blind_lookup(phone=term).values("user_id")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    inlines = [ProfileInline]
     list_display = ("username", "role", "is_active", "is_staff", "last_login", "date_joined")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username",)
@@ -47,6 +90,15 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "role", "usable_password",
                                                  "password1", "password2")}),
     )
+
+    search_help_text = "Username (contains), or an exact e-mail address or phone number."
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        matches = _blind_search(search_term) if search_term else None
+        if matches is not None:
+            results |= queryset.filter(pk__in=matches)
+        return results, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

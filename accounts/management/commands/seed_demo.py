@@ -1,6 +1,7 @@
 """Demo data for development: 1 super-admin, 3 technicians, 20 customers."""
 
 import json
+import random
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -11,6 +12,59 @@ from accounts.services import user_create
 from config.exceptions import ApplicationError
 
 DEFAULT_PASSWORD = "Demo-Garage#2026"
+FIRST_NAMES = [
+    "Mohamed",
+    "Ahmed",
+    "Youssef",
+    "Amine",
+    "Skander",
+    "Aziz",
+    "Hamza",
+    "Walid",
+    "Karim",
+    "Sami",
+    "Ines",
+    "Amira",
+    "Syrine",
+    "Mariem",
+    "Nour",
+    "Rania",
+    "Sarra",
+    "Yasmine",
+    "Olfa",
+    "Hela",
+]
+LAST_NAMES = [
+    "Ben Ali",
+    "Trabelsi",
+    "Jaziri",
+    "Gharbi",
+    "Hammami",
+    "Mejri",
+    "Chebbi",
+    "Ayari",
+    "Bouzid",
+    "Khemiri",
+    "Ben Salah",
+    "Dridi",
+    "Saidi",
+    "Jlassi",
+    "Mansouri",
+    "Haddad",
+    "Zouari",
+    "Masmoudi",
+]
+STREETS = [
+    ("rue de Marseille", "1001 Tunis"),
+    ("avenue Habib Bourguiba", "1000 Tunis"),
+    ("rue Ibn Khaldoun", "2080 Ariana"),
+    ("avenue de la République", "4000 Sousse"),
+    ("route de Gabès km 3", "3000 Sfax"),
+    ("rue Farhat Hached", "5000 Monastir"),
+    ("avenue Hédi Chaker", "8000 Nabeul"),
+    ("rue du Lac Léman", "1053 Les Berges du Lac"),
+]
+MOBILE_PREFIXES = ["2", "5", "9", "4"]
 DEMO_USERS = {
     Role.SUPER_ADMIN: ["admin"],
     Role.TECHNICIAN: [f"tech{n}" for n in range(1, 4)],
@@ -41,10 +95,24 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _create_users(self, password: str) -> int:
+        rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
         created = 0
         for role, usernames in DEMO_USERS.items():
             for username in usernames:
+                contact = demo_contact(rng, username)
                 if not User.objects.filter(username=username).exists():
-                    user_create(username=username, password=password, role=role)
+                    user_create(username=username, password=password, role=role, contact=contact)
                     created += 1
         return created
+
+
+def demo_contact(rng: random.Random, username: str) -> dict:
+    """Plausible Tunisian contact details (the e-mail stays on a reserved demo domain)."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    street, city = rng.choice(STREETS)
+    return {
+        "full_name": f"{first} {last}",
+        "email": f"{username}@demo.ecar.tn",
+        "phone": "+216" + rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}",
+        "address": f"{rng.randint(1, 120)} {street}, {city}",
+    }
