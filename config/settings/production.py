@@ -12,6 +12,7 @@ from .base import (
     DATABASES,
     ENCRYPTION_KEY_FILE,
     FIELD_ENCRYPTION_KEYS,
+    STORAGES,
     redis_cache,
 )
 
@@ -39,6 +40,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 # psycopg 3's connection pool; it refuses persistent connections (CONN_MAX_AGE must stay 0).
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "timeout": 10}}
+
+# Hashed static file names: nginx serves them with a one-year cache.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
 
 # Rate limits must hold across gunicorn workers: Redis is required.
 CACHES = {"default": redis_cache(env("REDIS_URL"))}
