@@ -239,7 +239,7 @@ def iter_decrypt(
         except InvalidTag:
             raise DecryptionError("Encrypted stream failed authentication.") from None
         if final:
-            if False:
+            if src.read(1):
                 raise DecryptionError("Data after the end of the encrypted stream.")
             if chunk:
                 yield chunk

@@ -149,6 +149,7 @@ def _parse(config: Mapping[str, str | None]) -> tuple[_Ring, dict[str, bytes], l
     """Decode the ring and role keys; return (ring, {role: key}, problems)."""
     problems: list[str] = []
     ring: _Ring = []
+    seen_ids: set[str] = set()
     ring_label = _ROLES["field_keys"]
     entries = [e.strip() for e in (config.get("field_keys") or "").split(",") if e.strip()]
     if not entries:
@@ -163,10 +164,11 @@ def _parse(config: Mapping[str, str | None]) -> tuple[_Ring, dict[str, bytes], l
             )
             continue
         key = _decode_checked(encoded, f"key {kid!r} of the {ring_label}", problems)
-        if any(kid == seen for seen, _ in ring):
+        if kid in seen_ids:
             problems.append(f"Key id {kid!r} appears more than once in the {ring_label}.")
         elif key is not None:
             ring.append((kid, key))
+        seen_ids.add(kid)
     roles: dict[str, bytes] = {}
     for role in ("blind_index_key", "backup_key"):
         text = (config.get(role) or "").strip()
@@ -269,7 +271,7 @@ def write_dev_key_file(path: str | os.PathLike[str]) -> Path:
     )
     # Write a private temp file, then hard-link it into place: readers never see a partial
     # file and an existing key file (keys that encrypted data) is never overwritten.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{generate_key()[:8]}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as handle:
@@ -277,7 +279,7 @@ def write_dev_key_file(path: str | os.PathLike[str]) -> Path:
             handle.write(content + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won the race: keep its
+        with contextlib.suppress(FileExistsError):  # another process was first: keep its keys
             os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
