@@ -30,5 +30,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/bench_privacy.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
