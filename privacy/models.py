@@ -2,6 +2,9 @@
 
 import uuid
 
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
@@ -43,3 +46,33 @@ class StoredFile(EncryptedModel):
 
     def __str__(self):
         return f"stored file {self.id}"
+
+
+class AccessRecord(models.Model):
+    """Someone read a person's personal data: who, whose, what, when and from where."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_role = models.CharField(max_length=20, blank=True)
+    # The person whose data was read, when they have an account (walk-in customers have none).
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_records",
+    )
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    subject_id = models.CharField(max_length=64)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    action = models.CharField(max_length=40, help_text="e.g. customer.read, document.download")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+
+    def __str__(self):
+        return f"{self.action} by user {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

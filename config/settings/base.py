@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "rest_framework_simplejwt.token_blacklist",
     "corsheaders",
     "django_otp",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "auditlog",
     "privacy",
     "accounts",
+    "garage",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Uploads stay in memory (never a plaintext temporary file on disk) up to the document limit;
+# anything bigger is not accepted by the only upload handler.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
 
 # --- Encryption keys (privacy/keys.py) --------------------------------------------------------
 # Either the three variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
@@ -120,6 +126,14 @@ FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", "")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", "")
 BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", "")
 ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "")
+
+# --- Garage -----------------------------------------------------------------------------------
+
+GARAGE_BAYS = int(env("GARAGE_BAYS", "4"))  # appointments per slot
+GARAGE_SLOT_MINUTES = 60
+GARAGE_SERVICE_INTERVAL_DAYS = 365
+GARAGE_SERVICE_INTERVAL_KM = 10000
+DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 # --- Passwords --------------------------------------------------------------------------------
 
@@ -183,6 +197,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

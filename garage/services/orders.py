@@ -1,0 +1,20 @@
+"""Service orders (job cards): opening, lines, assignment and the status workflow."""
+
+from django.db import transaction
+
+from garage.models import ServiceOrder
+
+
+@transaction.atomic
+def service_order_open(
+    *, actor, vehicle, appointment=None, complaint: str = "", odometer_in: int | None = None
+) -> ServiceOrder:
+    """Open a draft service order for a vehicle (at the front desk or at check-in)."""
+    return ServiceOrder.objects.create(
+        customer=vehicle.customer,
+        vehicle=vehicle,
+        appointment=appointment,
+        complaint=complaint,
+        odometer_in=odometer_in,
+        created_by=actor,
+    )
