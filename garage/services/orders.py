@@ -2,7 +2,8 @@
 
 from django.db import transaction
 
-from garage.models import ServiceOrder
+from garage.models import OdometerReading, ServiceOrder
+from garage.services.vehicles import odometer_record
 
 
 @transaction.atomic
@@ -10,6 +11,13 @@ def service_order_open(
     *, actor, vehicle, appointment=None, complaint: str = "", odometer_in: int | None = None
 ) -> ServiceOrder:
     """Open a draft service order for a vehicle (at the front desk or at check-in)."""
+    if odometer_in is not None:
+        odometer_record(
+            vehicle=vehicle,
+            km=odometer_in,
+            actor=actor,
+            source=OdometerReading.Source.SERVICE_ORDER,
+        )
     return ServiceOrder.objects.create(
         customer=vehicle.customer,
         vehicle=vehicle,

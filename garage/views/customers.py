@@ -1,0 +1,3 @@
+"""Garage API: customers."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Garage API: orders."""
+
+urlpatterns = []
