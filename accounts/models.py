@@ -130,6 +130,18 @@ class PasswordHistory(models.Model):
         return f"password of user {self.user_id} set {self.created_at:%Y-%m-%d}"
 
 
+class RotatedRefreshToken(models.Model):
+    """A refresh token blacklisted because it was exchanged: seeing it again means it was copied."""
+
+    token = models.OneToOneField(
+        "token_blacklist.OutstandingToken", on_delete=models.CASCADE, related_name="rotation"
+    )
+    rotated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"rotated refresh token {self.token_id}"
+
+
 class AuthEvent(models.Model):
     """One authentication event: who (if known), what, when, from where."""
 

@@ -12,9 +12,13 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import AuthEvent, Profile, Role, User
+from accounts.models import AuthEvent, Profile, Role, RotatedRefreshToken, User
 from accounts.network import client_ip, user_agent
-from accounts.throttling import login_throttle_hit, normalise_username
+from accounts.throttling import (
+    login_throttle_hit,
+    normalise_username,
+    password_check_throttle_hit,
+)
 from accounts.tokens import blacklist_all, token_pair
 from config.exceptions import ApplicationError, Throttled
 from privacy.normalise import normalise_phone
@@ -113,8 +117,18 @@ def _apply_contact(profile: Profile, cleaned: dict) -> None:
         raise _invalid_contact(email_taken) from exc
 
 
+def _current_password_ok(request, user: User, password: str | None) -> bool:
+    """Check the caller's current password, throttled per user against guessing."""
+    retry_after = password_check_throttle_hit(request, user)
+    if retry_after is not None:
+        raise Throttled(retry_after)
+    return bool(password) and user.check_password(password)
+
+
 @transaction.atomic
-def profile_update(*, user: User, contact: dict, current_password: str | None = None) -> Profile:
+def profile_update(
+    *, request, user: User, contact: dict, current_password: str | None = None
+) -> Profile:
     """Update the caller's contact details; e-mail or phone changes need the current password."""
     profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
     cleaned = _clean_contact(contact)
@@ -122,7 +136,7 @@ def profile_update(*, user: User, contact: dict, current_password: str | None = 
         name in cleaned and cleaned[name] != getattr(profile, name)
         for name in SENSITIVE_CONTACT_FIELDS
     )
-    if changes_reachability and not (current_password and user.check_password(current_password)):
+    if changes_reachability and not _current_password_ok(request, user, current_password):
         raise ApplicationError(
             "Changing the e-mail address or phone number needs your current password.",
             code="password_required",
@@ -188,9 +202,10 @@ def _blacklist_once(outstanding: OutstandingToken) -> bool:
 def token_refresh(*, request, raw_token: str) -> dict:
     """Rotate a refresh token: blacklist it and issue a new pair, atomically.
 
-    A refresh token presented a second time was copied: it is treated as theft, and every
-    outstanding token of its user is revoked (the attacker's and the victim's alike). Of two
-    concurrent refreshes with one token, exactly one wins; the other counts as reuse.
+    A refresh token presented again after it was rotated was copied: it is treated as theft, and
+    every outstanding token of its user is revoked (the attacker's and the victim's alike). Of two
+    concurrent refreshes with one token, exactly one wins; the other counts as reuse. A token
+    that was revoked otherwise (logout, password change) is merely invalid.
     """
     payload = _decode_refresh(raw_token)
     with transaction.atomic():
@@ -204,7 +219,13 @@ def token_refresh(*, request, raw_token: str) -> dict:
         if outstanding is None:
             raise _invalid_token()
         user = User.objects.get(pk=outstanding.user_id)
-        reused = not _blacklist_once(outstanding)
+        if _blacklist_once(outstanding):
+            RotatedRefreshToken.objects.create(token=outstanding)
+            reused = False
+        else:
+            reused = RotatedRefreshToken.objects.filter(token=outstanding).exists()
+            if not reused:
+                raise _invalid_token()
         if reused:
             _revoke(user)
             auth_event_record(request=request, kind=AuthEvent.Kind.REFRESH_REUSED, user=user)
@@ -247,16 +268,14 @@ def auth_logout(*, request, raw_token: str) -> None:
     if outstanding is None:
         raise _invalid_token()
     BlacklistedToken.objects.get_or_create(token=outstanding)
-    User.objects.filter(pk=outstanding.user_id).update(
-        token_generation=F("token_generation") + 1
-    )
+    User.objects.filter(pk=outstanding.user_id).update(token_generation=F("token_generation") + 1)
     auth_event_record(request=request, kind=AuthEvent.Kind.LOGGED_OUT, user=outstanding.user)
 
 
 @transaction.atomic
 def password_change(*, request, user: User, current_password: str, new_password: str) -> dict:
     """Change the caller's password, end every other session and return a fresh token pair."""
-    if not user.check_password(current_password):
+    if not _current_password_ok(request, user, current_password):
         raise ApplicationError(
             "The current password is wrong.",
             code="invalid_password",

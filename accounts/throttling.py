@@ -18,6 +18,20 @@ def _ip_key(group, request):
     return client_ip(request)
 
 
+def _hit(request, group: str, key, rate: str) -> float | None:
+    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
+    if usage is not None and usage["should_limit"]:
+        return max(usage["time_left"], 1)
+    return None
+
+
+def password_check_throttle_hit(request, user) -> float | None:
+    """Count one attempt to prove the current password (password change); seconds to wait."""
+    return _hit(
+        request, "password-check", lambda group, req: str(user.pk), settings.PASSWORD_CHECK_RATE
+    )
+
+
 def login_throttle_hit(request, username: str) -> float | None:
     """Count one login attempt; return the seconds to wait when a limit is exceeded, else None."""
     limits = [
@@ -28,9 +42,5 @@ def login_throttle_hit(request, username: str) -> float | None:
             settings.LOGIN_RATE_PER_USERNAME,
         ),
     ]
-    waits = []
-    for group, key, rate in limits:
-        usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
-        if usage is not None and usage["should_limit"]:
-            waits.append(max(usage["time_left"], 1))
+    waits = [wait for group, key, rate in limits if (wait := _hit(request, group, key, rate))]
     return max(waits) if waits else None

@@ -173,6 +173,6 @@ class MeApi(APIView):
         contact = dict(data.validated_data)
         current_password = contact.pop("current_password", None)
         profile = services.profile_update(
-            user=request.user, contact=contact, current_password=current_password
+            request=request, user=request.user, contact=contact, current_password=current_password
         )
         return Response(MeOutputSerializer(profile).data)

@@ -24,6 +24,9 @@ USE_TZ = True
 
 INSTALLED_APPS = [
     "config.apps.OTPAdminConfig",
+    # Before django.contrib.auth: its createsuperuser (password policy also without a prompt)
+    # must win over Django's command of the same name.
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,7 +42,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "auditlog",
     "privacy",
-    "accounts",
     "garage",
 ]
 
@@ -225,6 +227,7 @@ REFRESH_COOKIE_SECURE = True
 # Login throttling (django-ratelimit): per client IP and per attempted username.
 LOGIN_RATE_PER_IP = env("LOGIN_RATE_PER_IP", "20/10m")
 LOGIN_RATE_PER_USERNAME = env("LOGIN_RATE_PER_USERNAME", "5/10m")
+PASSWORD_CHECK_RATE = env("PASSWORD_CHECK_RATE", "5/10m")
 RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
 
 SPECTACULAR_SETTINGS = {
