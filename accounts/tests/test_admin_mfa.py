@@ -1,0 +1,113 @@
+"""The admin site: TOTP second factor, IP allow-list, password policy on the admin path."""
+
+import pytest
+from django.core.management import call_command
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Role
+from accounts.services import user_create
+
+PASSWORD = "Garage#Pass2026"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_user():
+    return user_create(username="chief", password=PASSWORD, role=Role.SUPER_ADMIN)
+
+
+def _login(client, device=None, token=""):
+    data = {"username": "chief", "password": PASSWORD, "next": "/admin/"}
+    if device is not None:
+        data |= {"otp_device": device.persistent_id, "otp_token": token}
+    return client.post("/admin/login/?next=/admin/", data)
+
+
+def _current_token(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def test_admin_login_without_second_factor_is_refused(client, admin_user):
+    response = _login(client)
+
+    assert response.status_code == 200  # the form again, with an error
+    assert client.get("/admin/").status_code == 302
+
+
+def test_admin_login_with_a_wrong_totp_code_is_refused(client, admin_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    wrong = f"{(int(_current_token(device)) + 1) % 1_000_000:06d}"
+
+    _login(client, device, wrong)
+
+    assert client.get("/admin/").status_code == 302
+
+
+def test_admin_login_with_password_and_totp_code_works(client, admin_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+
+    response = _login(client, device, _current_token(device))
+
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_totp_enroll_prints_an_otpauth_uri_for_staff_only(admin_user, capsys):
+    call_command("totp_enroll", "chief")
+
+    assert capsys.readouterr().out.startswith("otpauth://totp/")
+    assert TOTPDevice.objects.filter(user=admin_user, confirmed=True).count() == 1
+
+
+def test_admin_is_unreachable_from_outside_the_allow_list(client, admin_user, settings):
+    settings.ADMIN_ALLOWED_NETWORKS = ["10.8.0.0/24"]
+
+    assert client.get("/admin/login/", REMOTE_ADDR="203.0.113.7").status_code == 403
+    assert client.get("/admin/login/", REMOTE_ADDR="10.8.0.9").status_code == 200
+
+
+def test_spoofed_forwarded_for_does_not_open_the_admin(client, admin_user, settings):
+    settings.ADMIN_ALLOWED_NETWORKS = ["10.8.0.0/24"]
+    settings.TRUSTED_PROXIES = []
+
+    response = client.get(
+        "/admin/login/", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="10.8.0.9"
+    )
+
+    assert response.status_code == 403
+
+
+def test_deactivating_a_user_in_the_admin_ends_their_tokens(client, admin_user, make_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    _login(client, device, _current_token(device))
+    victim = make_user("leaver", Role.TECHNICIAN)
+    generation = victim.token_generation
+
+    response = client.post(
+        f"/admin/accounts/user/{victim.pk}/change/",
+        {
+            "username": "leaver",
+            "role": Role.TECHNICIAN,
+            "is_active": "",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-MIN_NUM_FORMS": "0",
+            "profile-MAX_NUM_FORMS": "1",
+            "profile-0-user": str(victim.pk),
+            "profile-0-id": str(victim.profile.pk),
+            "profile-0-full_name": "",
+            "profile-0-email": "",
+            "profile-0-phone": "",
+            "profile-0-address": "",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    victim.refresh_from_db()
+    assert not victim.is_active
+    assert victim.token_generation == generation + 1
