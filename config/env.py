@@ -1,5 +1,6 @@
 """Reading settings from the environment, and the dev-only secrets folder."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -27,14 +28,21 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    """A boolean environment variable: 1/true/yes/on are true."""
-    return env(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+def env_networks(name: str, default: str = "") -> list[str]:
+    """A comma-separated list of CIDR networks, refused at startup when one is not valid."""
+    networks = env_list(name, default)
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {cidr!r} is not an IP network.") from exc
+    return networks
 
 
 def dev_secret(name: str, length: int = 64) -> str:
     """A secret generated on first use into the git-ignored secrets folder (dev and test only)."""
-    SECRETS_DIR.mkdir(mode=0o700, exist_ok=True)
+    SECRETS_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    SECRETS_DIR.chmod(0o700)
     path = SECRETS_DIR / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

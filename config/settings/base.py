@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dj_database_url
 
-from config.env import BASE_DIR, env, env_list
+from config.env import BASE_DIR, env, env_list, env_networks
 from config.sentry import init_sentry
 
 # --- Core -------------------------------------------------------------------------------------
@@ -161,9 +161,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Security switches (tightened in production.py) --------------------------------------------
 
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", "")
 # The admin site answers only to these client networks (nginx applies the same list in front).
-ADMIN_ALLOWED_NETWORKS = env_list("ADMIN_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+ADMIN_ALLOWED_NETWORKS = env_networks("ADMIN_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -179,6 +179,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "img-src": ["'self'", "data:"],
+        # The API documentation page carries an inline <style> block.
+        "style-src": ["'self'", "'unsafe-inline'"],
         "object-src": ["'none'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],

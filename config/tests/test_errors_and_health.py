@@ -48,6 +48,13 @@ def test_unknown_api_url_with_post_is_a_json_404(api_client, debug):
     assert response.json() == NOT_FOUND
 
 
+def test_disallowed_host_on_the_api_is_a_json_400(api_client):
+    response = api_client.get("/api/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
+
+
 def test_unknown_url_outside_the_api_is_not_json(client):
     response = client.get("/no-such-page/")
 
