@@ -15,6 +15,7 @@ from privacy.fields import (
     EncryptedTextField,
 )
 from privacy.models import EncryptedModel
+from privacy.querysets import EncryptedQuerySet
 from privacy.normalise import normalise_email, normalise_phone, validate_phone
 
 
@@ -24,7 +25,9 @@ class Role(models.TextChoices):
     CUSTOMER = "customer", "Customer"
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager.from_queryset(EncryptedQuerySet)):
+    """Guarded queryset: users relate to encrypted contact details (no ordering by ciphertext)."""
+
     use_in_migrations = True
 
     def _create(self, username, password, **fields):

@@ -248,6 +248,17 @@ def iter_decrypt(
         index += 1
 
 
+def stream_key_id(src: BinaryIO) -> str:
+    """Id of the key an encrypted stream is under (read from its header; for rotation)."""
+    fixed = _read_exact(src, len(STREAM_MAGIC) + 2)
+    if len(fixed) < len(STREAM_MAGIC) + 2 or not fixed.startswith(STREAM_MAGIC):
+        raise DecryptionError("Not an encrypted stream.")
+    kid = _read_exact(src, fixed[-1]).decode("ascii", errors="replace")
+    if not KEY_ID_RE.fullmatch(kid):
+        raise DecryptionError("Malformed encrypted stream header.")
+    return kid
+
+
 def decrypt_stream(
     src: BinaryIO, dst: BinaryIO, *, key_lookup: KeyLookup | None = None, aad: bytes = b""
 ) -> int:

@@ -11,6 +11,7 @@ import logging
 
 from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models import Value
 
 from privacy.crypto import DecryptionError, blind_index, decrypt_value, encrypt_value
 
@@ -58,6 +59,17 @@ class EncryptedFieldMixin:
         return value if prepared else self.get_prep_value(value)
 
     def get_db_prep_save(self, value, connection):
+        if hasattr(value, "as_sql"):
+            if isinstance(value, Value):
+                # A bare Value would otherwise reach the column as plaintext.
+                return self.get_db_prep_value(value.value, connection)
+            if getattr(value, "_output_field_or_none", None) is self:
+                # bulk_update()'s CASE of Value(..., output_field=self): each one encrypts itself.
+                return value
+            raise FieldError(
+                f"{self.model._meta.label}.{self.name} is encrypted: update it with plain values, "
+                "not database expressions."
+            )
         return self.get_db_prep_value(value, connection, prepared=False)
 
     def from_db_value(self, value, expression, connection):

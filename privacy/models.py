@@ -76,3 +76,60 @@ class AccessRecord(models.Model):
 
     def __str__(self):
         return f"{self.action} by user {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PrivacyNotice(models.Model):
+    """A published version of the privacy notice; the latest one is current."""
+
+    version = models.CharField(max_length=20, unique=True)
+    text = models.TextField()
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self):
+        return f"privacy notice {self.version}"
+
+
+class Consent(models.Model):
+    """One express consent decision (append-only: the latest per purpose is in force)."""
+
+    class Purpose(models.TextChoices):
+        PRIVACY_NOTICE = "privacy_notice", "Privacy notice accepted"
+        MARKETING = "marketing", "Marketing messages"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    granted = models.BooleanField()
+    notice_version = models.CharField(max_length=20, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "purpose", "created_at"])]
+
+    def __str__(self):
+        return f"{self.purpose} {'granted' if self.granted else 'withdrawn'} by user {self.user_id}"
+
+
+class ErasureLedgerEntry(models.Model):
+    """A person was erased. Pseudonymous: internal ids and dates only, no personal data.
+
+    Also appended to the ledger file (ERASURE_LEDGER_PATH), which survives a database restore.
+    """
+
+    user_id = models.BigIntegerField(db_index=True)
+    subject_ids = models.JSONField(default=dict, help_text="Internal ids per source.")
+    erased_at = models.DateTimeField(default=timezone.now)
+    requested_by_role = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+        verbose_name_plural = "erasure ledger entries"
+
+    def __str__(self):
+        return f"erasure of user {self.user_id} at {self.erased_at:%Y-%m-%d}"

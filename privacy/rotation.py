@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from privacy.crypto import DecryptionError, decrypt_value, encrypt_value, key_id_of
 from privacy.fields import BlindIndexField
 from privacy.keys import get_keys
+from privacy.models import StoredFile
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Column:
 @dataclass
 class RotationReport:
     key_ids: Counter = field(default_factory=Counter)
+    file_key_ids: Counter = field(default_factory=Counter)
+    files_rewritten: int = 0
     rewritten: int = 0
     skipped_concurrent: int = 0
     failed: list[str] = field(default_factory=list)
@@ -112,6 +115,31 @@ def rotate_column(
                     else:
                         report.skipped_concurrent += 1
         progress(len(rows))
+
+
+def rotate_stored_files(
+    report: RotationReport, *, dry_run: bool, progress: Callable[[int], None] = lambda n: None
+) -> None:
+    """Count stored files per key id and, unless dry_run, re-encrypt those not under the active
+    key (mkstemp files are created 0600; the rewrite replaces the file atomically)."""
+    active = get_keys().active_id
+    for stored in StoredFile.objects.order_by("pk").only("pk", "file").iterator(chunk_size=200):
+        storage, name = stored.file.storage, stored.file.name
+        try:
+            kid = storage.key_id(name)
+        except (OSError, DecryptionError) as exc:
+            report.failed.append(f"stored file {stored.pk}: {type(exc).__name__}")
+            progress(1)
+            continue
+        report.file_key_ids[kid] += 1
+        if kid != active and not dry_run:
+            try:
+                storage.reencrypt(name)
+            except DecryptionError as exc:
+                report.failed.append(f"stored file {stored.pk}: {exc}")
+            else:
+                report.files_rewritten += 1
+        progress(1)
 
 
 def blind_index_fields() -> list[Column]:

@@ -14,7 +14,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils.deconstruct import deconstructible
 
-from privacy.crypto import encrypt_stream, iter_decrypt
+from privacy.crypto import encrypt_stream, iter_decrypt, stream_key_id
 
 
 class DecryptingReader(io.RawIOBase):
@@ -54,29 +54,43 @@ class EncryptedFileSystemStorage(FileSystemStorage):
         # Binds the ciphertext to its file name: swapping two files on disk fails to decrypt.
         return f"privacy.file:{name}".encode()
 
-    def generate_filename(self, filename):
-        """A random name: the original one (personal data, often) is kept encrypted in the DB."""
+    def get_available_name(self, name, max_length=None):
+        """Always a fresh random name: the given one (often personal data) is not used on disk."""
         token = uuid.uuid4().hex
         return f"{token[:2]}/{token}.enc"
 
-    def get_available_name(self, name, max_length=None):
-        return name
-
-    def _save(self, name, content):
+    def _write(self, name, content, *, replace: bool) -> None:
+        """Encrypt `content` into a temporary file next to `name`, then move it into place."""
         path = self.path(name)
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
-                content.seek(0)
                 encrypt_stream(content, out, aad=self._aad(name))
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.link(tmp, path)
+            if replace:
+                os.replace(tmp, path)
+            else:
+                os.link(tmp, path)
         finally:
-            os.unlink(tmp)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _save(self, name, content):
+        content.seek(0)
+        self._write(name, content, replace=False)
         return name
+
+    def key_id(self, name) -> str:
+        """Id of the key a stored file is encrypted under."""
+        with open(self.path(name), "rb") as raw:
+            return stream_key_id(raw)
+
+    def reencrypt(self, name) -> None:
+        """Rewrite a stored file under the active key (files never change, so this is safe)."""
+        with self._open(name) as plaintext:
+            self._write(name, plaintext, replace=True)
 
     def _open(self, name, mode="rb"):
         if mode not in ("r", "rb"):

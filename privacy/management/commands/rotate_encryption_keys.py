@@ -1,10 +1,9 @@
 """Re-encrypt every encrypted column under the active key (and, with --reindex, blind indexes)."""
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from privacy.keys import get_keys
+from privacy.models import StoredFile
 from privacy.rotation import (
     RotationReport,
     blind_index_fields,
@@ -12,6 +11,7 @@ from privacy.rotation import (
     encrypted_columns,
     reindex_column,
     rotate_column,
+    rotate_stored_files,
 )
 
 
@@ -20,19 +20,19 @@ class Progress:
 
     def __init__(self, stream, label: str, total: int):
         self.stream, self.label, self.total, self.done = stream, label, total, 0
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.tty = stream.isatty()
 
     def __call__(self, n: int) -> None:
         self.done += n
         if self.tty:
             filled = int(30 * self.done / max(self.total, 1))
             bar = "#" * filled + "." * (30 - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
+            self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}", ending="")
             self.stream.flush()
 
     def finish(self) -> None:
         end = "\n" if self.tty else ""
-        self.stream.write(f"{end}{self.label}: {self.done}/{self.total} rows\n")
+        self.stream.write(f"{end}{self.label}: {self.done}/{self.total} rows")
 
 
 class Command(BaseCommand):
@@ -53,25 +53,31 @@ class Command(BaseCommand):
         self.stdout.write(f"Active key: {ring.active_id}; ring: {', '.join(ring.ids)}")
         report = RotationReport()
         for column in encrypted_columns():
-            progress = Progress(sys.stdout, column.label, count_rows(column.model))
+            progress = Progress(self.stdout, column.label, count_rows(column.model))
             rotate_column(column, report, dry_run=dry_run, batch_size=batch_size, progress=progress)
             progress.finish()
-        self.stdout.write(
-            "Values per key id: "
-            + (", ".join(f"{kid}={n}" for kid, n in sorted(report.key_ids.items())) or "none")
-        )
+        files = Progress(self.stdout, "stored files", StoredFile.objects.count())
+        rotate_stored_files(report, dry_run=dry_run, progress=files)
+        files.finish()
+        self.stdout.write(f"Values per key id: {_counts(report.key_ids)}")
+        self.stdout.write(f"Files per key id: {_counts(report.file_key_ids)}")
         if not dry_run:
             self.stdout.write(
-                f"Re-encrypted {report.rewritten} values; {report.skipped_concurrent} changed "
-                "concurrently (already under the active key)."
+                f"Re-encrypted {report.rewritten} values and {report.files_rewritten} files; "
+                f"{report.skipped_concurrent} values changed concurrently (already under the "
+                "active key)."
             )
         if reindex and not dry_run:
             for column in blind_index_fields():
-                progress = Progress(sys.stdout, column.label, count_rows(column.model))
+                progress = Progress(self.stdout, column.label, count_rows(column.model))
                 changed = reindex_column(column, batch_size=batch_size, progress=progress)
                 progress.finish()
                 self.stdout.write(f"{column.label}: {changed} index values recomputed")
         if report.failed:
             for line in report.failed:
                 self.stderr.write(line)
-            raise CommandError(f"{len(report.failed)} values could not be decrypted.")
+            raise CommandError(f"{len(report.failed)} values or files could not be decrypted.")
+
+
+def _counts(counter) -> str:
+    return ", ".join(f"{kid}={n}" for kid, n in sorted(counter.items())) or "none"

@@ -1,0 +1,51 @@
+"""What personal data each app holds, how to export it and how to erase it.
+
+Apps declare their sources in their own `personal_data.py` (imported by their AppConfig.ready);
+the privacy app only ever sees this registry, never the other apps' models directly.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What one source did with a person's data: erased (deleted or anonymised) or retained."""
+
+    erased: int = 0
+    retained: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PersonalDataSource:
+    """One category of personal data about a user."""
+
+    name: str
+    models: tuple = ()
+    # Rows about `user`, JSON-ready, produced lazily (exports are streamed).
+    export: Callable[[object], Iterable[dict]] = field(default=lambda user: ())
+    # Erase or anonymise the data of `user`; called inside the erasure transaction, in order.
+    erase: Callable[[object], ErasureResult] | None = None
+    # Files of `user` for the zip export: (archive name, iterator of bytes chunks).
+    files: Callable[[object], Iterable[tuple[str, Iterator[bytes]]]] | None = None
+    order: int = 100
+
+
+class Registry:
+    def __init__(self):
+        self._sources: dict[str, PersonalDataSource] = {}
+
+    def register(self, source: PersonalDataSource) -> None:
+        if source.name in self._sources:
+            raise ValueError(f"Personal data source {source.name!r} is registered twice.")
+        self._sources[source.name] = source
+
+    def sources(self) -> list[PersonalDataSource]:
+        return sorted(self._sources.values(), key=lambda s: (s.order, s.name))
+
+    def declared_models(self) -> set:
+        return {model for source in self._sources.values() for model in source.models}
+
+
+registry = Registry()
