@@ -6,7 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self):
-        from accounts import (  # noqa: F401 - registrations: django-auditlog, OpenAPI auth scheme
+        from accounts import (  # noqa: F401 - registrations: auditlog, OpenAPI, privacy
             audit,
+            personal_data,
             schema,
         )

@@ -15,8 +15,8 @@ from privacy.fields import (
     EncryptedTextField,
 )
 from privacy.models import EncryptedModel
-from privacy.querysets import EncryptedQuerySet
 from privacy.normalise import normalise_email, normalise_phone, validate_phone
+from privacy.querysets import EncryptedQuerySet
 
 
 class Role(models.TextChoices):

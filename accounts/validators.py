@@ -48,9 +48,7 @@ class PasswordHistoryValidator:
     def validate(self, password, user=None):
         if user is None or user.pk is None:
             return
-        recent = list(
-            user.password_history.values_list("password", flat=True)[: self._depth()]
-        )
+        recent = list(user.password_history.values_list("password", flat=True)[: self._depth()])
         if user.password:
             recent.append(user.password)
         if any(check_password(password, encoded) for encoded in recent):

@@ -6,4 +6,7 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy and protection of personal data"
 
     def ready(self):
-        from privacy import checks  # noqa: F401 - registers the system checks
+        from privacy import (  # noqa: F401 - registrations: system checks, privacy registry
+            checks,
+            personal_data,
+        )

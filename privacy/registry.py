@@ -5,7 +5,7 @@ the privacy app only ever sees this registry, never the other apps' models direc
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,36 @@ class PersonalDataSource:
 
     name: str
     models: tuple = ()
-    # Rows about `user`, JSON-ready, produced lazily (exports are streamed).
-    export: Callable[[object], Iterable[dict]] = field(default=lambda user: ())
+    # Rows about `user`, JSON-ready, produced lazily (exports are streamed); None: not exported.
+    export: Callable[[object], Iterable[dict]] | None = None
     # Erase or anonymise the data of `user`; called inside the erasure transaction, in order.
     erase: Callable[[object], ErasureResult] | None = None
     # Files of `user` for the zip export: (archive name, iterator of bytes chunks).
     files: Callable[[object], Iterable[tuple[str, Iterator[bytes]]]] | None = None
+    # Exports list sources by ascending order; erasure runs them in the reverse order.
     order: int = 100
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """Something removed when its retention ends: `purge(dry_run)` returns how many rows."""
+
+    name: str
+    purge: Callable[[bool], int]
 
 
 class Registry:
     def __init__(self):
         self._sources: dict[str, PersonalDataSource] = {}
+        self._retention: dict[str, RetentionRule] = {}
+
+    def register_retention(self, rule: RetentionRule) -> None:
+        if rule.name in self._retention:
+            raise ValueError(f"Retention rule {rule.name!r} is registered twice.")
+        self._retention[rule.name] = rule
+
+    def retention_rules(self) -> list[RetentionRule]:
+        return [self._retention[name] for name in sorted(self._retention)]
 
     def register(self, source: PersonalDataSource) -> None:
         if source.name in self._sources:

@@ -31,6 +31,7 @@ REVIEWED_PUBLIC_ROUTES = {
     "api/health/",
     "api/schema/",
     "api/docs/",
+    "api/privacy-notice/",
 }
 
 

@@ -129,6 +129,17 @@ BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", "")
 BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", "")
 ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "")
 
+# --- Data-subject rights and retention (privacy/) ---------------------------------------------
+
+# Erasures are also appended here: a database restored from an older backup replays them.
+ERASURE_LEDGER_PATH = env("ERASURE_LEDGER_PATH", str(BASE_DIR / "var" / "erasure-ledger.jsonl"))
+ERASURE_FRESH_TOKEN_SECONDS = 300
+EXPORT_RATE = env("EXPORT_RATE", "10/h")
+# Security records are kept at least a year (enforce_retention refuses less).
+AUTH_EVENT_RETENTION_DAYS = int(env("AUTH_EVENT_RETENTION_DAYS", "365"))
+ACCESS_RECORD_RETENTION_DAYS = int(env("ACCESS_RECORD_RETENTION_DAYS", "365"))
+AUDIT_LOG_RETENTION_DAYS = int(env("AUDIT_LOG_RETENTION_DAYS", "365"))
+
 # --- Garage -----------------------------------------------------------------------------------
 
 GARAGE_BAYS = int(env("GARAGE_BAYS", "4"))  # appointments per slot
@@ -208,6 +219,8 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `?format=` is an API parameter here (the export's json/zip), not renderer selection.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SIMPLE_JWT = {

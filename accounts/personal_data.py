@@ -1,0 +1,128 @@
+"""The personal data of the accounts app: export, erasure and retention (privacy registry)."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db.models import F
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from accounts.models import AuthEvent, PasswordHistory, Profile, RotatedRefreshToken, User
+from privacy.erasure import audit_scrub, audit_scrub_actor
+from privacy.registry import ErasureResult, PersonalDataSource, RetentionRule, registry
+
+
+def _account_export(user):
+    yield {
+        "id": user.pk,
+        "username": user.username,
+        "role": user.role,
+        "is_active": user.is_active,
+        "date_joined": user.date_joined,
+        "last_login": user.last_login,
+    }
+
+
+def _account_erase(user) -> ErasureResult:
+    """Disable the login for good and replace the username; the row stays as an anonymous id."""
+    OutstandingToken.objects.filter(user=user).delete()  # every refresh token, with its blacklist
+    PasswordHistory.objects.filter(user=user).delete()
+    # A queryset update: no audit row repeating the old username is written.
+    User.objects.filter(pk=user.pk).update(
+        username=f"erased-{uuid.uuid4().hex[:20]}",
+        password=make_password(None),
+        is_active=False,
+        is_staff=False,
+        is_superuser=False,
+        token_generation=F("token_generation") + 1,
+    )
+    user.groups.clear()
+    user.user_permissions.clear()
+    audit_scrub(User, [user.pk])
+    audit_scrub_actor(user)
+    return ErasureResult(erased=1)
+
+
+def _contact_export(user):
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None:
+        yield {
+            "full_name": profile.full_name,
+            "email": profile.email,
+            "phone": profile.phone,
+            "address": profile.address,
+            "updated_at": profile.updated_at,
+        }
+
+
+def _contact_erase(user) -> ErasureResult:
+    pks = list(Profile.objects.filter(user=user).values_list("pk", flat=True))
+    audit_scrub(Profile, pks)
+    deleted, _ = Profile.objects.filter(pk__in=pks).delete()
+    return ErasureResult(erased=deleted)
+
+
+def _auth_events_export(user):
+    events = AuthEvent.objects.filter(user=user).order_by("created_at", "id")
+    for event in events.iterator(chunk_size=500):
+        yield {
+            "kind": event.kind,
+            "created_at": event.created_at,
+            "ip": event.ip,
+            "user_agent": event.user_agent,
+        }
+
+
+def _auth_events_erase(user) -> ErasureResult:
+    """Unlink the person's events and drop where they came from; the counts stay for security."""
+    updated = AuthEvent.objects.filter(user=user).update(
+        user=None, ip=None, user_agent="", username_digest=""
+    )
+    return ErasureResult(erased=updated)
+
+
+def _older_than(days: int):
+    return timezone.now() - timedelta(days=days)
+
+
+def _purge_auth_events(dry_run: bool) -> int:
+    old = AuthEvent.objects.filter(created_at__lt=_older_than(settings.AUTH_EVENT_RETENTION_DAYS))
+    return old.count() if dry_run else old.delete()[0]
+
+
+def _purge_tokens(dry_run: bool) -> int:
+    """Refresh tokens past their expiry (blacklisted or not) are of no use to anyone."""
+    expired = OutstandingToken.objects.filter(expires_at__lt=timezone.now())
+    return expired.count() if dry_run else expired.delete()[0]
+
+
+registry.register(
+    PersonalDataSource(
+        name="account",
+        models=(User, PasswordHistory, RotatedRefreshToken),
+        export=_account_export,
+        erase=_account_erase,
+        order=0,
+    )
+)
+registry.register(
+    PersonalDataSource(
+        name="contact_details",
+        models=(Profile,),
+        export=_contact_export,
+        erase=_contact_erase,
+        order=10,
+    )
+)
+registry.register(
+    PersonalDataSource(
+        name="auth_events",
+        models=(AuthEvent,),
+        export=_auth_events_export,
+        erase=_auth_events_erase,
+    )
+)
+registry.register_retention(RetentionRule("auth_events", _purge_auth_events))
+registry.register_retention(RetentionRule("expired_tokens", _purge_tokens))

@@ -1,0 +1,98 @@
+"""The personal data the privacy app itself holds (consents, who read whose data), and retention."""
+
+from datetime import timedelta
+
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.utils import timezone
+
+from privacy.models import AccessRecord, Consent, ErasureLedgerEntry
+from privacy.registry import ErasureResult, PersonalDataSource, RetentionRule, registry
+from privacy.selectors import access_record_list
+
+
+def _consents_export(user):
+    for consent in Consent.objects.filter(user=user).order_by("created_at", "id"):
+        yield {
+            "purpose": consent.purpose,
+            "granted": consent.granted,
+            "notice_version": consent.notice_version,
+            "created_at": consent.created_at,
+            "ip": consent.ip,
+        }
+
+
+def _consents_erase(user) -> ErasureResult:
+    deleted, _ = Consent.objects.filter(user=user).delete()
+    return ErasureResult(erased=deleted)
+
+
+def access_log_rows(user):
+    """Who read the person's data: the reader's name and role only, what and when."""
+    for record in access_record_list(user=user).iterator(chunk_size=500):
+        yield {
+            "when": record.created_at,
+            "action": record.action,
+            "by": reader_name(record.actor),
+            "role": record.actor_role,
+        }
+
+
+def reader_name(actor) -> str:
+    """A staff member as shown to the people whose data they read: full name, else username."""
+    if actor is None:
+        return "[removed]"
+    profile = getattr(actor, "profile", None)
+    return (profile.full_name if profile is not None else "") or actor.username
+
+
+def _access_records_erase(user) -> ErasureResult:
+    """Unlink the reads of the person's data; the rows stay (pseudonymous) for accountability."""
+    updated = AccessRecord.objects.filter(subject_user=user).update(subject_user=None, ip=None)
+    return ErasureResult(erased=updated)
+
+
+def _older_than(days: int):
+    return timezone.now() - timedelta(days=days)
+
+
+def _purge(queryset, dry_run: bool) -> int:
+    return queryset.count() if dry_run else queryset.delete()[0]
+
+
+registry.register(
+    PersonalDataSource(
+        name="consents", models=(Consent,), export=_consents_export, erase=_consents_erase
+    )
+)
+registry.register(
+    PersonalDataSource(
+        name="access_log",
+        models=(AccessRecord,),
+        export=access_log_rows,
+        erase=_access_records_erase,
+        order=900,
+    )
+)
+# The ledger holds ids only (no personal data); it is what makes erasures survive a restore.
+registry.register(PersonalDataSource(name="erasure_ledger", models=(ErasureLedgerEntry,)))
+registry.register_retention(
+    RetentionRule(
+        "access_records",
+        lambda dry_run: _purge(
+            AccessRecord.objects.filter(
+                created_at__lt=_older_than(settings.ACCESS_RECORD_RETENTION_DAYS)
+            ),
+            dry_run,
+        ),
+    )
+)
+registry.register_retention(
+    RetentionRule(
+        "audit_log",
+        lambda dry_run: _purge(
+            LogEntry.objects.filter(timestamp__lt=_older_than(settings.AUDIT_LOG_RETENTION_DAYS)),
+            dry_run,
+        ),
+    )
+)
