@@ -6,4 +6,4 @@ class GarageConfig(AppConfig):
     verbose_name = "Garage operations"
 
     def ready(self):
-        from garage import audit  # noqa: F401 - registers the models with django-auditlog
+        from garage import audit, personal_data  # noqa: F401 - auditlog and privacy registries

@@ -91,8 +91,12 @@ class Vehicle(EncryptedModel):
         LPG = "lpg", "LPG"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="vehicles")
+    # Null only for an anonymised vehicle (its owner was erased; its service history stays).
     plate = EncryptedCharField(
-        max_length=20, validators=[validate_plate], help_text="As entered, e.g. 123 تونس 4567."
+        max_length=20,
+        null=True,
+        validators=[validate_plate],
+        help_text="As entered, e.g. 123 تونس 4567.",
     )
     plate_index = BlindIndexField(source="plate", normaliser=normalise_plate, unique=True)
     vin = EncryptedCharField(max_length=17, null=True, blank=True, validators=[validate_vin])

@@ -1,0 +1,75 @@
+"""Reads of vehicles, their odometer readings and documents, scoped to the caller."""
+
+import django_filters
+from django.db.models import OuterRef, Subquery
+from django.http import Http404
+
+from accounts.models import Role
+from garage.identifiers import validate_plate, validate_vin
+from garage.models import OdometerReading, Vehicle, VehicleDocument
+from garage.selectors.customers import BlindIndexFilter
+
+
+class VehicleFilter(django_filters.FilterSet):
+    """Filters of the vehicle list: plate and VIN through their blind indexes."""
+
+    plate = BlindIndexFilter(
+        field_name="plate",
+        validators=[validate_plate],
+        help_text="Exact plate in either spelling: '123 تونس 4567' or '123 TU 4567'.",
+    )
+    vin = BlindIndexFilter(field_name="vin", validators=[validate_vin], help_text="Exact VIN.")
+    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Owner's id.")
+
+    class Meta:
+        model = Vehicle
+        fields = ["fuel", "year"]
+
+
+def _with_last_odometer(queryset):
+    """Annotate the last odometer reading (the one odometer_record compares against)."""
+    last = OdometerReading.objects.filter(vehicle=OuterRef("pk")).order_by("-recorded_on", "-id")
+    return queryset.annotate(
+        last_odometer_km=Subquery(last.values("km")[:1]),
+        last_odometer_on=Subquery(last.values("recorded_on")[:1]),
+    )
+
+
+def vehicle_list(*, user):
+    """The vehicles the caller may see: all for super-admins, their own for a customer.
+
+    Technicians reach vehicles only through the service orders assigned to them.
+    """
+    if user.role == Role.SUPER_ADMIN:
+        queryset = Vehicle.objects.all()
+    elif user.role == Role.CUSTOMER:
+        queryset = Vehicle.objects.filter(customer__user=user)
+    else:
+        queryset = Vehicle.objects.none()
+    return _with_last_odometer(queryset)
+
+
+def vehicle_get(*, user, pk) -> Vehicle:
+    """One vehicle the caller may see; another customer's vehicle is a 404."""
+    vehicle = vehicle_list(user=user).filter(pk=pk).first()
+    if vehicle is None:
+        raise Http404
+    return vehicle
+
+
+def odometer_reading_list(*, vehicle: Vehicle):
+    """A vehicle's readings, latest first (the vehicle is already scoped by vehicle_get)."""
+    return vehicle.odometer_readings.order_by("-recorded_on", "-id")
+
+
+def vehicle_document_list(*, vehicle: Vehicle):
+    """A vehicle's documents with their stored-file metadata (one query for any number)."""
+    return vehicle.documents.select_related("file").order_by("-uploaded_at", "-id")
+
+
+def vehicle_document_get(*, vehicle: Vehicle, pk) -> VehicleDocument:
+    """One document of a vehicle the caller may see; anything else is a 404."""
+    document = vehicle_document_list(vehicle=vehicle).filter(pk=pk).first()
+    if document is None:
+        raise Http404
+    return document
