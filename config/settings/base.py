@@ -148,6 +148,9 @@ GARAGE_SERVICE_INTERVAL_DAYS = 365
 GARAGE_SERVICE_INTERVAL_KM = 10000
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
+# Demo data of each app, run in order by `manage.py seed_demo` after the demo users.
+SEED_DEMO_STEPS = ["garage.seed.seed_garage"]
+
 # --- Passwords --------------------------------------------------------------------------------
 
 PASSWORD_HASHERS = [

@@ -6,6 +6,7 @@ import random
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from accounts.models import Role, User
 from accounts.services import user_create
@@ -83,7 +84,9 @@ class Command(BaseCommand):
         if settings.ENVIRONMENT == "production":
             raise CommandError("seed_demo refuses to run with production settings.")
         try:
-            created = self._create_users(options["password"])
+            with transaction.atomic():
+                created = self._create_users(options["password"])
+                steps = self._run_steps()
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} {exc.extra}") from exc
         if options["json"]:
@@ -92,8 +95,26 @@ class Command(BaseCommand):
         self.stdout.write(f"{created} demo users created; password: {options['password']}")
         for role, usernames in DEMO_USERS.items():
             self.stdout.write(f"  {role}: {', '.join(usernames)}")
+        for name, result in steps.items():
+            self.stdout.write(f"{name}: {result}")
 
-    @transaction.atomic
+    def _run_steps(self) -> dict:
+        """The other apps' demo data (settings.SEED_DEMO_STEPS), each given the demo users."""
+        users = {
+            role: list(User.objects.filter(username__in=names).order_by("username"))
+            for role, names in DEMO_USERS.items()
+        }
+        rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
+        return {
+            path: import_string(path)(
+                admin=users[Role.SUPER_ADMIN][0],
+                technicians=users[Role.TECHNICIAN],
+                customer_users=users[Role.CUSTOMER],
+                rng=rng,
+            )
+            for path in settings.SEED_DEMO_STEPS
+        }
+
     def _create_users(self, password: str) -> int:
         rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
         created = 0
