@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.models import AuthEvent, Profile, User
+from privacy.admin import AccessRecordedAdmin
 from privacy.normalise import normalise_phone
 
 
@@ -71,7 +72,12 @@ def _blind_search(term: str):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, AccessRecordedAdmin):
+    access_action = "user.admin_read"
+
+    def subject_user(self, obj):
+        return obj
+
     form = UserChangeForm
     add_form = UserCreationForm
     inlines = [ProfileInline]

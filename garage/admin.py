@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from garage import models
+from privacy.admin import AccessRecordedAdmin
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -25,7 +26,12 @@ class VehicleInline(ReadOnlyInline):
 
 
 @admin.register(models.Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AccessRecordedAdmin):
+    access_action = "customer.admin_read"
+
+    def subject_user(self, obj):
+        return obj.user
+
     list_display = ("id", "full_name", "kind", "preferred_contact", "created_at")
     list_filter = ("kind", "preferred_contact")
     sortable_by = ("id", "kind", "preferred_contact", "created_at")
@@ -84,7 +90,12 @@ class VehicleForm(forms.ModelForm):
 
 
 @admin.register(models.Vehicle)
-class VehicleAdmin(admin.ModelAdmin):
+class VehicleAdmin(AccessRecordedAdmin):
+    access_action = "vehicle.admin_read"
+
+    def subject_user(self, obj):
+        return obj.customer.user
+
     form = VehicleForm
     list_display = ("id", "plate", "make", "model", "year", "fuel", "customer")
     list_filter = ("fuel", "make")

@@ -7,6 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
 from accounts.services import user_create
+from privacy.models import AccessRecord
 
 PASSWORD = "Garage#Pass2026"
 pytestmark = pytest.mark.django_db
@@ -111,3 +112,19 @@ def test_deactivating_a_user_in_the_admin_ends_their_tokens(client, admin_user, 
     victim.refresh_from_db()
     assert not victim.is_active
     assert victim.token_generation == generation + 1
+
+
+def test_reading_a_person_in_the_admin_is_an_access_record(client, admin_user, make_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    _login(client, device, _current_token(device))
+    person = make_user("reader-target", Role.CUSTOMER)
+
+    response = client.get(f"/admin/accounts/user/{person.pk}/change/")
+
+    assert response.status_code == 200
+    record = AccessRecord.objects.get(subject_user=person)
+    assert (record.actor, record.action, record.actor_role) == (
+        admin_user,
+        "user.admin_read",
+        Role.SUPER_ADMIN,
+    )
