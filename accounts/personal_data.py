@@ -1,7 +1,6 @@
 """The personal data of the accounts app: export, erasure and retention (privacy registry)."""
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -11,7 +10,14 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AuthEvent, PasswordHistory, Profile, RotatedRefreshToken, User
 from privacy.erasure import audit_scrub, audit_scrub_actor
-from privacy.registry import ErasureResult, PersonalDataSource, RetentionRule, registry
+from privacy.registry import (
+    ErasureResult,
+    PersonalDataSource,
+    RetentionRule,
+    older_than,
+    purge,
+    registry,
+)
 
 
 def _account_export(user):
@@ -83,19 +89,14 @@ def _auth_events_erase(user) -> ErasureResult:
     return ErasureResult(erased=updated)
 
 
-def _older_than(days: int):
-    return timezone.now() - timedelta(days=days)
-
-
 def _purge_auth_events(dry_run: bool) -> int:
-    old = AuthEvent.objects.filter(created_at__lt=_older_than(settings.AUTH_EVENT_RETENTION_DAYS))
-    return old.count() if dry_run else old.delete()[0]
+    cutoff = older_than(settings.AUTH_EVENT_RETENTION_DAYS)
+    return purge(AuthEvent.objects.filter(created_at__lt=cutoff), dry_run)
 
 
 def _purge_tokens(dry_run: bool) -> int:
     """Refresh tokens past their expiry (blacklisted or not) are of no use to anyone."""
-    expired = OutstandingToken.objects.filter(expires_at__lt=timezone.now())
-    return expired.count() if dry_run else expired.delete()[0]
+    return purge(OutstandingToken.objects.filter(expires_at__lt=timezone.now()), dry_run)
 
 
 registry.register(

@@ -1,13 +1,17 @@
 """The personal data the privacy app itself holds (consents, who read whose data), and retention."""
 
-from datetime import timedelta
-
 from auditlog.models import LogEntry
 from django.conf import settings
-from django.utils import timezone
 
 from privacy.models import AccessRecord, Consent, ErasureLedgerEntry
-from privacy.registry import ErasureResult, PersonalDataSource, RetentionRule, registry
+from privacy.registry import (
+    ErasureResult,
+    PersonalDataSource,
+    RetentionRule,
+    older_than,
+    purge,
+    registry,
+)
 from privacy.selectors import access_record_list
 
 
@@ -52,14 +56,6 @@ def _access_records_erase(user) -> ErasureResult:
     return ErasureResult(erased=updated)
 
 
-def _older_than(days: int):
-    return timezone.now() - timedelta(days=days)
-
-
-def _purge(queryset, dry_run: bool) -> int:
-    return queryset.count() if dry_run else queryset.delete()[0]
-
-
 registry.register(
     PersonalDataSource(
         name="consents", models=(Consent,), export=_consents_export, erase=_consents_erase
@@ -79,9 +75,9 @@ registry.register(PersonalDataSource(name="erasure_ledger", models=(ErasureLedge
 registry.register_retention(
     RetentionRule(
         "access_records",
-        lambda dry_run: _purge(
+        lambda dry_run: purge(
             AccessRecord.objects.filter(
-                created_at__lt=_older_than(settings.ACCESS_RECORD_RETENTION_DAYS)
+                created_at__lt=older_than(settings.ACCESS_RECORD_RETENTION_DAYS)
             ),
             dry_run,
         ),
@@ -90,8 +86,8 @@ registry.register_retention(
 registry.register_retention(
     RetentionRule(
         "audit_log",
-        lambda dry_run: _purge(
-            LogEntry.objects.filter(timestamp__lt=_older_than(settings.AUDIT_LOG_RETENTION_DAYS)),
+        lambda dry_run: purge(
+            LogEntry.objects.filter(timestamp__lt=older_than(settings.AUDIT_LOG_RETENTION_DAYS)),
             dry_run,
         ),
     )

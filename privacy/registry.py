@@ -6,6 +6,9 @@ the privacy app only ever sees this registry, never the other apps' models direc
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,16 @@ class PersonalDataSource:
     files: Callable[[object], Iterable[tuple[str, Iterator[bytes]]]] | None = None
     # Exports list sources by ascending order; erasure runs them in the reverse order.
     order: int = 100
+
+
+def older_than(days: int):
+    """The cut-off time of a retention period of `days` days."""
+    return timezone.now() - timedelta(days=days)
+
+
+def purge(queryset, dry_run: bool) -> int:
+    """Delete a queryset's rows (or only count them on a dry run); how many rows."""
+    return queryset.count() if dry_run else queryset.delete()[0]
 
 
 @dataclass(frozen=True)
