@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AuthEvent, PasswordHistory, Profile, RotatedRefreshToken, User
@@ -35,6 +36,7 @@ def _account_erase(user) -> ErasureResult:
     """Disable the login for good and replace the username; the row stays as an anonymous id."""
     OutstandingToken.objects.filter(user=user).delete()  # every refresh token, with its blacklist
     PasswordHistory.objects.filter(user=user).delete()
+    TOTPDevice.objects.filter(user=user).delete()
     # A queryset update: no audit row repeating the old username is written.
     User.objects.filter(pk=user.pk).update(
         username=f"erased-{uuid.uuid4().hex[:20]}",
@@ -65,8 +67,8 @@ def _contact_export(user):
 
 def _contact_erase(user) -> ErasureResult:
     pks = list(Profile.objects.filter(user=user).values_list("pk", flat=True))
-    audit_scrub(Profile, pks)
     deleted, _ = Profile.objects.filter(pk__in=pks).delete()
+    audit_scrub(Profile, pks)
     return ErasureResult(erased=deleted)
 
 

@@ -1,5 +1,6 @@
 """The personal data of the garage app: export, erasure (privacy registry)."""
 
+from django.db import transaction
 from django.db.models import F
 
 from garage.models import (
@@ -91,11 +92,12 @@ def _vehicles_erase(user) -> ErasureResult:
     with_history = set(
         ServiceOrder.objects.filter(vehicle_id__in=pks).values_list("vehicle_id", flat=True)
     )
-    audit_scrub(Vehicle, pks)
-    readings = OdometerReading.objects.filter(vehicle_id__in=pks).values_list("pk", flat=True)
-    audit_scrub(OdometerReading, list(readings))
+    readings = list(OdometerReading.objects.filter(vehicle_id__in=pks).values_list("pk", flat=True))
     Vehicle.objects.filter(pk__in=with_history).update(plate=None, vin=None, colour="")
     Vehicle.objects.filter(pk__in=set(pks) - with_history).delete()
+    # After the changes: django-auditlog's own rows for the deletions are scrubbed too.
+    audit_scrub(Vehicle, pks)
+    audit_scrub(OdometerReading, readings)
     return ErasureResult(erased=len(pks))
 
 
@@ -131,12 +133,14 @@ def _documents_files(user):
 def _documents_erase(user) -> ErasureResult:
     """Documents are destroyed: the encrypted file on disk, then the rows."""
     documents = list(_documents(user))
+    pks = [document.pk for document in documents]
+    VehicleDocument.objects.filter(pk__in=pks).delete()
+    StoredFile.objects.filter(pk__in=[document.file_id for document in documents]).delete()
+    audit_scrub(VehicleDocument, pks)
     for document in documents:
-        document.file.file.storage.delete(document.file.file.name)
-    stored_pks = [document.file_id for document in documents]
-    audit_scrub(VehicleDocument, [document.pk for document in documents])
-    VehicleDocument.objects.filter(pk__in=[document.pk for document in documents]).delete()
-    StoredFile.objects.filter(pk__in=stored_pks).delete()
+        # Only once the erasure is committed: a rolled-back erasure keeps its files.
+        storage, name = document.file.file.storage, document.file.file.name
+        transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
     return ErasureResult(erased=len(documents))
 
 
@@ -161,8 +165,8 @@ def _appointments_erase(user) -> ErasureResult:
             booked=F("booked") - 1
         )
     pks = list(appointments.values_list("pk", flat=True))
-    audit_scrub(Appointment, pks)
     Appointment.objects.filter(pk__in=pks).delete()
+    audit_scrub(Appointment, pks)
     return ErasureResult(erased=len(pks))
 
 

@@ -53,6 +53,7 @@ def reader_name(actor) -> str:
 def _access_records_erase(user) -> ErasureResult:
     """Unlink the reads of the person's data; the rows stay (pseudonymous) for accountability."""
     updated = AccessRecord.objects.filter(subject_user=user).update(subject_user=None, ip=None)
+    AccessRecord.objects.filter(actor=user).update(ip=None)  # where a staff member read from
     return ErasureResult(erased=updated)
 
 

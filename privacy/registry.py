@@ -43,7 +43,10 @@ def older_than(days: int):
 
 def purge(queryset, dry_run: bool) -> int:
     """Delete a queryset's rows (or only count them on a dry run); how many rows."""
-    return queryset.count() if dry_run else queryset.delete()[0]
+    if dry_run:
+        return queryset.count()
+    # The model's own rows, not the rows deleted with them by cascade.
+    return queryset.delete()[1].get(queryset.model._meta.label, 0)
 
 
 @dataclass(frozen=True)

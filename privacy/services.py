@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.network import client_ip
-from config.exceptions import ApplicationError
+from accounts.throttling import password_check_throttle_hit
+from config.exceptions import ApplicationError, Throttled
 from privacy.erasure import ledger_append
 from privacy.models import AccessRecord, Consent, ErasureLedgerEntry, PrivacyNotice
 from privacy.registry import registry
@@ -115,8 +116,14 @@ def export_zip_stream(*, user) -> Iterator[bytes]:
 
 
 def fresh_authentication(*, request, password: str | None) -> bool:
-    """True when the caller just signed in (a recent access token) or proved their password."""
+    """True when the caller just signed in (a recent access token) or proved their password.
+
+    Password attempts are throttled per user: an older, stolen token cannot guess it here.
+    """
     if password:
+        retry_after = password_check_throttle_hit(request, request.user)
+        if retry_after is not None:
+            raise Throttled(retry_after)
         return request.user.check_password(password)
     issued_at = request.auth.get("iat") if request.auth is not None else None
     if issued_at is None:
@@ -142,12 +149,19 @@ def person_erase(*, request, user) -> dict:
         already = ErasureLedgerEntry.objects.filter(user_id=user.pk).exists()
         summary = _erase_everything(user)
         if not already:
+            # The account's creation time tells it apart from a later account that is given
+            # the same id after a restore rewinds the id sequence.
+            identity = {"user": user.pk, "joined": user.date_joined.isoformat()}
             entry = ErasureLedgerEntry.objects.create(
                 user_id=user.pk,
-                subject_ids={"user": user.pk},
+                subject_ids=identity,
                 requested_by_role=getattr(request.user, "role", ""),
             )
-            ledger = {"user_id": user.pk, "erased_at": entry.erased_at.isoformat()}
+            ledger = {
+                "user_id": user.pk,
+                "joined": identity["joined"],
+                "erased_at": entry.erased_at.isoformat(),
+            }
             transaction.on_commit(lambda: ledger_append(ledger))
     return {"already_erased": already, **summary}
 
@@ -171,12 +185,13 @@ def ledger_reapply(*, entries) -> int:
     count = 0
     for entry in entries:
         user = User.objects.filter(pk=entry["user_id"]).first()
-        if user is None:
-            continue
+        if user is None or user.date_joined.isoformat() != entry.get("joined"):
+            continue  # gone, or the id now belongs to someone else
         with transaction.atomic():
             _erase_everything(user)
             ErasureLedgerEntry.objects.get_or_create(
-                user_id=user.pk, defaults={"subject_ids": {"user": user.pk}}
+                user_id=user.pk,
+                defaults={"subject_ids": {"user": user.pk, "joined": entry["joined"]}},
             )
         count += 1
     return count

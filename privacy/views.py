@@ -70,6 +70,21 @@ def _export_response(request, subject) -> StreamingHttpResponse:
     return response
 
 
+def _require_fresh_authentication(request) -> None:
+    """Erasure is irreversible: a recent login or the caller's password, not any valid token."""
+    data = EraseInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    if not services.fresh_authentication(
+        request=request, password=data.validated_data.get("password")
+    ):
+        raise ApplicationError(
+            "Erasing data needs a fresh login: log in again (then call this within 5 minutes) "
+            "or send your current password.",
+            code="reauthentication_required",
+            status_code=403,
+        )
+
+
 class DownloadUserDataApi(APIView):
     """Everything held about the caller, as a JSON (or zip) attachment."""
 
@@ -93,17 +108,7 @@ class DeleteUserDataApi(APIView):
         },
     )
     def post(self, request):
-        data = EraseInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if not services.fresh_authentication(
-            request=request, password=data.validated_data.get("password")
-        ):
-            raise ApplicationError(
-                "Erasing your data needs a fresh login: log in again (then call this within "
-                "5 minutes) or send your current password.",
-                code="reauthentication_required",
-                status_code=403,
-            )
+        _require_fresh_authentication(request)
         return Response(services.person_erase(request=request, user=request.user))
 
 
@@ -122,8 +127,15 @@ class UserEraseApi(APIView):
 
     allowed_roles = SUPER_ADMIN
 
-    @extend_schema(request=None, responses={200: ErasureResultSerializer})
+    @extend_schema(
+        request=EraseInputSerializer,
+        responses={
+            200: ErasureResultSerializer,
+            403: OpenApiResponse(description="Re-authenticate: log in again or send password."),
+        },
+    )
     def post(self, request, pk):
+        _require_fresh_authentication(request)
         subject = get_object_or_404(get_user_model(), pk=pk)
         return Response(services.person_erase(request=request, user=subject))
 

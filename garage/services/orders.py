@@ -287,20 +287,26 @@ def service_order_assign(*, actor, order: ServiceOrder, technician_ids: list[int
     added = [user for user in technicians if user.pk not in current]
     removed = list(User.objects.filter(pk__in=current - wanted))
     order.technicians.set(technicians)
-    # django-auditlog does not follow this many-to-many field on its own: record the change.
+    # django-auditlog does not follow this many-to-many field on its own: record the change,
+    # naming technicians by id (a username would outlive the erasure of their account).
     for changed, operation in ((added, "add"), (removed, "delete")):
-        LogEntry.objects.log_m2m_changes(changed, order, operation, "technicians", actor=actor)
+        LogEntry.objects.log_m2m_changes(
+            [f"user #{user.pk}" for user in changed], order, operation, "technicians", actor=actor
+        )
     return order
 
 
 @transaction.atomic
 def service_order_note_add(*, actor, order: ServiceOrder, text: str) -> ServiceOrder:
-    """Append a technician's note, stamped with the time and the author's username."""
+    """Append a note, stamped with the time and the author's role and id.
+
+    Not the username: the note outlives an erasure of its author's account.
+    """
     order = _authorise(actor, order, {Role.SUPER_ADMIN, Role.TECHNICIAN})
     states = OPEN if actor.role == Role.SUPER_ADMIN else WORKING
     _require_state(order, states, code="invalid_state", action="take notes")
     stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    entry = f"[{stamp} {actor.username}] {text.strip()}"
+    entry = f"[{stamp} {actor.get_role_display()} #{actor.pk}] {text.strip()}"
     notes = f"{order.technician_notes}\n{entry}" if order.technician_notes else entry
     if len(notes) > NOTES_MAX_LENGTH:
         raise ApplicationError(

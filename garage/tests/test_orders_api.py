@@ -622,7 +622,7 @@ def test_super_admin_assigns_technicians(auth_client, super_admin, technician, t
         for e in LogEntry.objects.get_for_object(order).filter(actor=super_admin, pk__gt=before)
         if "technicians" in (e.changes or {})
     }
-    assert changes == {"add": ["tech1"], "delete": ["tech2"]}
+    assert changes == {"add": [f"user #{technician.pk}"], "delete": [f"user #{tech2.pk}"]}
 
 
 def test_only_active_technicians_can_be_assigned(auth_client, super_admin, owner, make_user):
@@ -670,8 +670,8 @@ def test_assigned_technician_appends_stamped_notes(auth_client, super_admin, tec
     assert response.status_code == 200
     lines = response.json()["technician_notes"].splitlines()
     assert len(lines) == 2
-    assert lines[0].endswith(" tech1] Front pads worn")
-    assert lines[1].endswith(" tech1] Discs fine")
+    assert lines[0].endswith(f" Technician #{technician.pk}] Front pads worn")
+    assert lines[1].endswith(f" Technician #{technician.pk}] Discs fine")
     assert lines[0].startswith("[20")
     order.refresh_from_db()
     assert order.technician_notes == "\n".join(lines)
