@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("garage.urls")),
     path("api/", include("privacy.urls")),
+    path("api/", include("invoices.urls")),
     path("api/health/", views.HealthApi.as_view(), name="health"),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     path("api/docs/", DocsApi.as_view(url_name="schema"), name="docs"),

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "auditlog",
     "privacy",
     "garage",
+    "invoices",
 ]
 
 MIDDLEWARE = [
@@ -149,7 +150,7 @@ GARAGE_SERVICE_INTERVAL_KM = 10000
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 # Demo data of each app, run in order by `manage.py seed_demo` after the demo users.
-SEED_DEMO_STEPS = ["garage.seed.seed_garage"]
+SEED_DEMO_STEPS = ["garage.seed.seed_garage", "invoices.seed.seed_invoices_demo"]
 
 # --- Passwords --------------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ from garage.services.appointments import GARAGE_TIMEZONE
 from garage.services.customers import customer_create
 from garage.tests.factories import ServiceFactory
 from garage.tests.order_helpers import order_in, order_with_lines
+from invoices import services as invoice_services
+from invoices.tests.helpers import seller
 from privacy.fields import BlindIndexField
 from privacy.models import StoredFile
 
@@ -241,6 +243,18 @@ def rich_person(n: int, tag: str, *, admin, admin_client: APIClient, ip: str) ->
     )
     order_services.service_order_send_estimate(actor=admin, order=approved)
     approved = order_services.service_order_approve(actor=user, order=approved, ip=ip)
+
+    # The delivered order is invoiced, and the invoice then credited in full.
+    seller()
+    invoice = invoice_services.invoice_issue(
+        actor=admin, invoice=invoice_services.invoice_create(actor=admin, service_order=delivered)
+    )
+    invoice_services.credit_note_issue(
+        actor=admin,
+        credit_note=invoice_services.credit_note_create(
+            actor=admin, invoice=invoice, reason="Geste commercial"
+        ),
+    )
 
     for purpose in ("privacy_notice", "marketing"):
         response = client.post("/api/me/consents/", {"purpose": purpose, "granted": True})

@@ -123,7 +123,11 @@ def test_delete_with_the_readme_curl_right_after_login_erases_and_summarises(ali
     assert body["erased"]["access_log"] >= 1  # the front desk's read of the record
     assert body["retained"]["service_orders"]["count"] == 2
     assert "personal data" in body["retained"]["service_orders"]["reason"]
-    assert set(body["retained"]) == {"service_orders"}
+    # The invoice and its credit note stay: legal retention of 10 years.
+    assert body["retained"]["invoices"]["count"] == 1
+    assert body["retained"]["credit_notes"]["count"] == 1
+    assert "10 years" in body["retained"]["invoices"]["reason"]
+    assert set(body["retained"]) == {"service_orders", "invoices", "credit_notes"}
     assert_erased(alice.user)
 
 

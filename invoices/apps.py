@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class InvoicesConfig(AppConfig):
+    name = "invoices"
+    verbose_name = "Invoices, credit notes and payments"
+
+    def ready(self):
+        from invoices import audit, personal_data  # noqa: F401 - auditlog and privacy registries

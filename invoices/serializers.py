@@ -1,0 +1,315 @@
+"""Input and output shapes of the invoicing API. Money travels as strings with 3 decimals."""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from invoices.models import MONEY, QUANTITY, RATE, CreditNote, Invoice, Line, Payment
+from invoices.money import tva_summary
+
+MONEY_OUT = {**MONEY, "read_only": True}
+
+
+def money_field(**kwargs):
+    return serializers.DecimalField(**MONEY, **kwargs)
+
+
+# Named enum components: garage models have a `status` and a `kind` of their own.
+@extend_schema_field(
+    {"type": "string", "enum": Invoice.Status.values}, component_name="InvoiceStatusEnum"
+)
+class InvoiceStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Invoice.Status.choices, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "enum": CreditNote.Status.values}, component_name="CreditNoteStatusEnum"
+)
+class CreditNoteStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=CreditNote.Status.choices, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "enum": Payment.Method.values}, component_name="PaymentMethodEnum"
+)
+class PaymentMethodField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Payment.Method.choices, **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": Line.Kind.values}, component_name="LineKindEnum")
+class LineKindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Line.Kind.choices, **kwargs)
+
+
+# --- Output -------------------------------------------------------------------------------------
+
+
+class LineOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+    kind = LineKindField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    quantity = serializers.DecimalField(**QUANTITY, read_only=True)
+    unit_price = serializers.DecimalField(**MONEY_OUT)
+    tva_rate = serializers.DecimalField(**RATE, read_only=True)
+    total_ht = serializers.DecimalField(**MONEY_OUT)
+    tva_amount = serializers.DecimalField(**MONEY_OUT)
+    total_ttc = serializers.DecimalField(**MONEY_OUT)
+
+
+class TvaBucketOutputSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(**RATE, read_only=True)
+    base = serializers.DecimalField(**MONEY_OUT)
+    amount = serializers.DecimalField(**MONEY_OUT)
+
+
+class BuyerOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    contact = serializers.CharField(read_only=True)
+    address = serializers.CharField(read_only=True)
+    tax_id = serializers.CharField(read_only=True)
+    national_id = serializers.CharField(read_only=True)
+
+
+class SellerOutputSerializer(serializers.Serializer):
+    legal_name = serializers.CharField(read_only=True)
+    address = serializers.CharField(read_only=True)
+    tax_id = serializers.CharField(read_only=True)
+    trade_register = serializers.CharField(read_only=True)
+    bank_name = serializers.CharField(read_only=True)
+    bank_account = serializers.CharField(read_only=True)
+    phone = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+
+
+class PaymentOutputSerializer(serializers.ModelSerializer):
+    method = PaymentMethodField(read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "invoice", "method", "amount", "paid_on", "reference", "created_at"]
+        read_only_fields = fields
+
+
+class DocumentTotalsMixin(serializers.Serializer):
+    """The totals and TVA per rate of an invoice or credit note."""
+
+    total_ht = serializers.DecimalField(**MONEY_OUT)
+    total_tva = serializers.DecimalField(**MONEY_OUT)
+    stamp_duty = serializers.DecimalField(**MONEY_OUT)
+    total_ttc = serializers.DecimalField(**MONEY_OUT)
+
+
+class InvoiceListOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializer):
+    status = InvoiceStatusField(read_only=True)
+    balance_due = serializers.DecimalField(**MONEY_OUT)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "issue_date",
+            "due_date",
+            "customer",
+            "service_order",
+            "total_ht",
+            "total_tva",
+            "stamp_duty",
+            "total_ttc",
+            "paid_total",
+            "credited_total",
+            "balance_due",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CreditNoteSummaryOutputSerializer(serializers.ModelSerializer):
+    status = CreditNoteStatusField(read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = ["id", "number", "status", "issue_date", "total_ttc"]
+        read_only_fields = fields
+
+
+class InvoiceDetailOutputSerializer(InvoiceListOutputSerializer):
+    """An invoice with its buyer snapshot (personal data: reads by staff are recorded)."""
+
+    lines = LineOutputSerializer(many=True, read_only=True)
+    tva = serializers.SerializerMethodField()
+    buyer = BuyerOutputSerializer(read_only=True, allow_null=True)
+    seller = SellerOutputSerializer(read_only=True, allow_null=True)
+    payments = PaymentOutputSerializer(many=True, read_only=True)
+    credit_notes = CreditNoteSummaryOutputSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceListOutputSerializer.Meta):
+        fields = [
+            *InvoiceListOutputSerializer.Meta.fields,
+            "notes",
+            "issued_at",
+            "retention_until",
+            "buyer",
+            "seller",
+            "lines",
+            "tva",
+            "payments",
+            "credit_notes",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(TvaBucketOutputSerializer(many=True))
+    def get_tva(self, invoice) -> list:
+        return TvaBucketOutputSerializer(tva_summary(invoice.lines.all()), many=True).data
+
+
+class CreditNoteOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializer):
+    status = CreditNoteStatusField(read_only=True)
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+    lines = LineOutputSerializer(many=True, read_only=True)
+    tva = serializers.SerializerMethodField()
+    buyer = BuyerOutputSerializer(read_only=True, allow_null=True)
+    seller = SellerOutputSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = CreditNote
+        fields = [
+            "id",
+            "number",
+            "status",
+            "invoice",
+            "invoice_number",
+            "customer",
+            "issue_date",
+            "issued_at",
+            "retention_until",
+            "reason",
+            "buyer",
+            "seller",
+            "lines",
+            "tva",
+            "total_ht",
+            "total_tva",
+            "stamp_duty",
+            "total_ttc",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(TvaBucketOutputSerializer(many=True))
+    def get_tva(self, note) -> list:
+        return TvaBucketOutputSerializer(tva_summary(note.lines.all()), many=True).data
+
+
+class CreditNoteListOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializer):
+    status = CreditNoteStatusField(read_only=True)
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = [
+            "id",
+            "number",
+            "status",
+            "invoice",
+            "invoice_number",
+            "customer",
+            "issue_date",
+            "total_ht",
+            "total_tva",
+            "stamp_duty",
+            "total_ttc",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Input --------------------------------------------------------------------------------------
+
+
+class InvoiceCreateInputSerializer(serializers.Serializer):
+    service_order = serializers.IntegerField(min_value=1)
+
+
+class InvoiceUpdateInputSerializer(serializers.Serializer):
+    due_date = serializers.DateField(required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class LineInputSerializer(serializers.Serializer):
+    kind = LineKindField(default=Line.Kind.OTHER)
+    description = serializers.CharField(max_length=200)
+    quantity = serializers.DecimalField(**QUANTITY, min_value=Decimal("0.001"))
+    unit_price = money_field(min_value=Decimal("0.000"))
+    tva_rate = serializers.DecimalField(**RATE, min_value=Decimal("0.00"))
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    method = PaymentMethodField()
+    amount = money_field(min_value=Decimal("0.001"))
+    paid_on = serializers.DateField(required=False)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=60, default="")
+
+
+class CreditNoteCreateInputSerializer(serializers.Serializer):
+    invoice = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=1000)
+    lines = LineInputSerializer(
+        many=True,
+        required=False,
+        help_text="The lines to credit. Left out: every line of the invoice (full cancellation, "
+        "only while nothing was paid or credited).",
+    )
+
+    def validate_lines(self, value):
+        if not value:
+            raise serializers.ValidationError("Give at least one line, or leave `lines` out.")
+        return value
+
+
+class MonthInputSerializer(serializers.Serializer):
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM.")
+
+
+# --- Monthly summary output ---------------------------------------------------------------------
+
+
+class DocumentSummaryOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    total_ht = serializers.DecimalField(**MONEY_OUT)
+    total_tva = serializers.DecimalField(**MONEY_OUT)
+    stamp_duty = serializers.DecimalField(**MONEY_OUT)
+    total_ttc = serializers.DecimalField(**MONEY_OUT)
+    tva = TvaBucketOutputSerializer(many=True)
+
+
+class PaymentMethodSummaryOutputSerializer(serializers.Serializer):
+    method = PaymentMethodField()
+    count = serializers.IntegerField()
+    total = serializers.DecimalField(**MONEY_OUT)
+
+
+class NetTvaOutputSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(**RATE, read_only=True)
+    base = serializers.DecimalField(**MONEY_OUT)
+    amount = serializers.DecimalField(**MONEY_OUT)
+
+
+class MonthSummaryOutputSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    invoices = DocumentSummaryOutputSerializer()
+    credit_notes = DocumentSummaryOutputSerializer()
+    net_tva = NetTvaOutputSerializer(many=True)
+    net_stamp_duty = serializers.DecimalField(**MONEY_OUT)
+    payments = PaymentMethodSummaryOutputSerializer(many=True)
+    payments_total = serializers.DecimalField(**MONEY_OUT)
