@@ -22,6 +22,7 @@ from garage.models import (
 )
 from garage.services import orders as order_services
 from garage.tests.order_helpers import order_with_lines, technician_user
+from invoices.models import CreditNote, Invoice
 from privacy.erasure import ERASED, ledger_read
 from privacy.models import AccessRecord, Consent, ErasureLedgerEntry, StoredFile
 from privacy.registry import registry
@@ -540,3 +541,21 @@ def test_a_vehicle_deleted_at_erasure_leaves_no_colour_in_its_delete_audit_entry
     assert curl_delete(alice.client).status_code == 200
 
     assert database_occurrences([colour]) == []
+
+
+def test_issued_invoices_stay_valid_after_erasure(alice, admin_client):
+    invoice = Invoice.objects.get(customer=alice.customer)
+    credit_note = CreditNote.objects.get(invoice=invoice)
+    before = (invoice.number, invoice.status, invoice.total_ttc, invoice.buyer)
+    assert before[3]["name"] == alice.values["customer_full_name"]
+
+    assert curl_delete(alice.client).status_code == 200
+
+    invoice.refresh_from_db()
+    credit_note.refresh_from_db()
+    assert (invoice.number, invoice.status, invoice.total_ttc, invoice.buyer) == before
+    assert credit_note.number is not None
+    # The super-admin can still produce the legal document for the tax administration.
+    pdf = admin_client.get(f"/api/invoices/{invoice.pk}/pdf/")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
