@@ -128,3 +128,21 @@ def test_reading_a_person_in_the_admin_is_an_access_record(client, admin_user, m
         "user.admin_read",
         Role.SUPER_ADMIN,
     )
+
+
+@pytest.mark.parametrize("term", ["Zeineb.Admin@Example.tn", "+216 22 333 445", "22333445"])
+def test_admin_finds_a_user_by_exact_email_or_phone(client, admin_user, term):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    _login(client, device, _current_token(device))
+    user_create(
+        username="zk",
+        password=PASSWORD,
+        contact={"full_name": "Zeineb K", "email": "zeineb.admin@example.tn", "phone": "22333445"},
+    )
+    user_create(username="other", password=PASSWORD)
+
+    response = client.get("/admin/accounts/user/", {"q": term})
+
+    assert response.status_code == 200
+    found = [user.username for user in response.context["cl"].result_list]
+    assert found == ["zk"]
