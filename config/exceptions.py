@@ -3,6 +3,7 @@
 import math
 
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.http import Http404
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
@@ -50,6 +51,12 @@ def api_exception_handler(exc, context):
         if retry_after:
             response["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return response
+    if isinstance(exc, OverflowError | DataError):
+        # A number too large for its column (an id or a filter value from the client).
+        return Response(
+            error_body("A value is out of range.", "out_of_range"),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -7,9 +7,9 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
 from config.exceptions import ApplicationError
+from config.routers import IdRouter
 from garage.models import ServiceOrder
 from invoices import selectors, services
 from invoices.models import CreditNote, Invoice, Payment
@@ -79,7 +79,6 @@ class InvoiceViewSet(RolesByAction, viewsets.GenericViewSet):
     serializer_class = InvoiceDetailOutputSerializer
     filterset_class = selectors.InvoiceFilter
     ordering_fields = ["created_at", "issue_date", "number", "total_ttc"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -270,7 +269,6 @@ class CreditNoteViewSet(RolesByAction, viewsets.GenericViewSet):
     serializer_class = CreditNoteOutputSerializer
     filterset_class = selectors.CreditNoteFilter
     ordering_fields = ["created_at", "issue_date", "number"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -350,7 +348,6 @@ class PaymentViewSet(RolesByAction, viewsets.GenericViewSet):
     serializer_class = PaymentOutputSerializer
     filterset_fields = ["invoice", "method"]
     ordering_fields = ["paid_on", "created_at", "amount"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -368,7 +365,7 @@ class PaymentViewSet(RolesByAction, viewsets.GenericViewSet):
         return Response(PaymentOutputSerializer(payment).data)
 
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 router.register("payments", PaymentViewSet, basename="payment")

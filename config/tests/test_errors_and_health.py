@@ -288,3 +288,39 @@ def test_security_headers_on_a_500(crash_client):
 
     assert response.status_code == 500
     assert_security_headers(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/services/null/",
+        "/api/parts/p/movements/",
+        "/api/appointments/null,null/",
+        "/api/service-orders/abc/",
+        "/api/customers/99999999999999999999/",
+    ],
+)
+def test_a_non_numeric_or_huge_id_is_a_json_404(super_admin, auth_client, url):
+    response = auth_client(super_admin).get(url)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_filter_value_too_large_for_its_column_is_a_400(super_admin, auth_client):
+    response = auth_client(super_admin).get(
+        "/api/service-orders/", {"vehicle": "9" * 30, "technician": "9" * 30}
+    )
+
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_options_is_not_described_and_not_a_server_error(super_admin, auth_client):
+    response = auth_client(super_admin).options("/api/service-orders/")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"

@@ -5,6 +5,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
 from accounts.models import Role
+from config.filters import IdFilter
 from garage.identifiers import validate_plate, validate_vin
 from garage.models import OdometerReading, Vehicle, VehicleDocument
 from garage.selectors.customers import BlindIndexFilter
@@ -19,7 +20,7 @@ class VehicleFilter(django_filters.FilterSet):
         help_text="Exact plate in either spelling: '123 تونس 4567' or '123 TU 4567'.",
     )
     vin = BlindIndexFilter(field_name="vin", validators=[validate_vin], help_text="Exact VIN.")
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text="Owner's id.")
+    customer = IdFilter(field_name="customer_id", help_text="Owner's id.")
 
     class Meta:
         model = Vehicle

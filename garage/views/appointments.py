@@ -7,10 +7,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
 from accounts.models import Role
 from config.exceptions import ApplicationError
+from config.routers import IdRouter
 from garage.models import Appointment
 from garage.permissions import CUSTOMER_OR_ADMIN, EVERYONE, SUPER_ADMIN, RolesByAction
 from garage.selectors import appointments as selectors
@@ -194,7 +194,7 @@ class AppointmentViewSet(
         )
 
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("appointments", AppointmentViewSet, basename="appointment")
 
 urlpatterns = router.urls

@@ -11,9 +11,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
 from accounts.models import Role
+from config.routers import IdRouter
 from garage.models import Part, Service
 from garage.permissions import EVERYONE, STAFF, SUPER_ADMIN, RolesByAction
 from garage.selectors import catalogue as selectors
@@ -206,7 +206,7 @@ class PartViewSet(
         )
 
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("services", ServiceViewSet, basename="catalogue-service")
 router.register("parts", PartViewSet, basename="part")
 

@@ -3,8 +3,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
+from config.routers import IdRouter
 from garage.models import Customer
 from garage.permissions import CUSTOMER_OR_ADMIN, SUPER_ADMIN, RolesByAction
 from garage.selectors.customers import CustomerFilter, customer_get, customer_list
@@ -47,7 +47,6 @@ class CustomerViewSet(RolesByAction, viewsets.GenericViewSet):
     serializer_class = CustomerDetailOutputSerializer
     filterset_class = CustomerFilter
     ordering_fields = ["created_at"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -97,7 +96,7 @@ class CustomerViewSet(RolesByAction, viewsets.GenericViewSet):
         return Response(CustomerDetailOutputSerializer(customer).data)
 
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 
 urlpatterns = router.urls

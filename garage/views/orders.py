@@ -10,11 +10,12 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.network import client_ip
+from config.filters import IdFilter
+from config.routers import IdRouter
 from garage.models import ServiceOrder
 from garage.permissions import CUSTOMER_OR_ADMIN, EVERYONE, STAFF, SUPER_ADMIN, RolesByAction
 from garage.selectors.orders import service_order_get, service_order_list, vehicle_history_get
@@ -64,8 +65,8 @@ REFUSALS = {
 
 class ServiceOrderFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ServiceOrder.Status.choices)
-    vehicle = filters.NumberFilter(field_name="vehicle_id")
-    technician = filters.NumberFilter(field_name="technicians", help_text="A technician's id.")
+    vehicle = IdFilter(field_name="vehicle_id")
+    technician = IdFilter(field_name="technicians", help_text="A technician's id.")
 
     class Meta:
         model = ServiceOrder
@@ -295,7 +296,7 @@ class VehicleHistoryApi(APIView):
         return Response(VehicleHistoryOutputSerializer(vehicle).data)
 
 
-router = SimpleRouter(use_regex_path=False)
+router = IdRouter(use_regex_path=False)
 router.register("service-orders", ServiceOrderViewSet, basename="service-order")
 
 urlpatterns = [

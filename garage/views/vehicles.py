@@ -13,10 +13,10 @@ from rest_framework import status, viewsets
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from config.exceptions import ApplicationError
+from config.routers import IdRouter
 from garage.models import Vehicle
 from garage.permissions import CUSTOMER_OR_ADMIN, RolesByAction
 from garage.selectors.customers import customer_of_user
@@ -64,7 +64,6 @@ class VehicleViewSet(RolesByAction, viewsets.GenericViewSet):
     serializer_class = VehicleOutputSerializer
     filterset_class = VehicleFilter
     ordering_fields = ["created_at", "year"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -271,7 +270,7 @@ class VehicleDocumentDownloadApi(APIView):
         return response
 
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("vehicles", VehicleViewSet, basename="vehicle")
 
 urlpatterns = [
