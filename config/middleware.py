@@ -1,6 +1,7 @@
-"""Under /api/, an unhandled error is a JSON 500 in every environment (no HTML debug page)."""
+"""Under /api/, every error is JSON in every environment (never an HTML error or debug page)."""
 
 import logging
+from http import HTTPStatus
 
 from django.http import JsonResponse
 
@@ -14,7 +15,16 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            # An error Django rendered before any API view ran (a bad Host header, a body too
+            # large), which DEBUG would show as an HTML page.
+            return _json_error(response.status_code)
+        return response
 
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
@@ -28,3 +38,12 @@ class ApiErrorMiddleware:
             exc_info=exception,
         )
         return JsonResponse(error_body("Internal server error.", "server_error"), status=500)
+
+
+def _json_error(status_code: int) -> JsonResponse:
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    return JsonResponse(error_body(f"{phrase}.", code), status=status_code)

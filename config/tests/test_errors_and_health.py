@@ -324,3 +324,13 @@ def test_options_is_not_described_and_not_a_server_error(super_admin, auth_clien
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_a_bad_host_under_api_is_json_even_with_debug(client, settings):
+    settings.DEBUG = True
+
+    response = client.get("/api/health/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad Request.", "code": "bad_request"}
