@@ -106,6 +106,19 @@ class DocumentTotalsMixin(serializers.Serializer):
     total_ttc = serializers.DecimalField(**MONEY_OUT)
 
 
+class DocumentDetailMixin(DocumentTotalsMixin):
+    """A whole invoice or credit note: its lines, TVA per rate and the parties."""
+
+    lines = LineOutputSerializer(many=True, read_only=True)
+    tva = serializers.SerializerMethodField()
+    buyer = BuyerOutputSerializer(read_only=True, allow_null=True)
+    seller = SellerOutputSerializer(read_only=True, allow_null=True)
+
+    @extend_schema_field(TvaBucketOutputSerializer(many=True))
+    def get_tva(self, document) -> list:
+        return TvaBucketOutputSerializer(tva_summary(document.lines.all()), many=True).data
+
+
 class InvoiceListOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializer):
     status = InvoiceStatusField(read_only=True)
     balance_due = serializers.DecimalField(**MONEY_OUT)
@@ -141,13 +154,9 @@ class CreditNoteSummaryOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvoiceDetailOutputSerializer(InvoiceListOutputSerializer):
+class InvoiceDetailOutputSerializer(DocumentDetailMixin, InvoiceListOutputSerializer):
     """An invoice with its buyer snapshot (personal data: reads by staff are recorded)."""
 
-    lines = LineOutputSerializer(many=True, read_only=True)
-    tva = serializers.SerializerMethodField()
-    buyer = BuyerOutputSerializer(read_only=True, allow_null=True)
-    seller = SellerOutputSerializer(read_only=True, allow_null=True)
     payments = PaymentOutputSerializer(many=True, read_only=True)
     credit_notes = CreditNoteSummaryOutputSerializer(many=True, read_only=True)
 
@@ -166,18 +175,10 @@ class InvoiceDetailOutputSerializer(InvoiceListOutputSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(TvaBucketOutputSerializer(many=True))
-    def get_tva(self, invoice) -> list:
-        return TvaBucketOutputSerializer(tva_summary(invoice.lines.all()), many=True).data
 
-
-class CreditNoteOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializer):
+class CreditNoteOutputSerializer(DocumentDetailMixin, serializers.ModelSerializer):
     status = CreditNoteStatusField(read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
-    lines = LineOutputSerializer(many=True, read_only=True)
-    tva = serializers.SerializerMethodField()
-    buyer = BuyerOutputSerializer(read_only=True, allow_null=True)
-    seller = SellerOutputSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = CreditNote
@@ -203,10 +204,6 @@ class CreditNoteOutputSerializer(DocumentTotalsMixin, serializers.ModelSerialize
             "created_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(TvaBucketOutputSerializer(many=True))
-    def get_tva(self, note) -> list:
-        return TvaBucketOutputSerializer(tva_summary(note.lines.all()), many=True).data
 
 
 class CreditNoteListOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializer):
