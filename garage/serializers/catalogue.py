@@ -11,7 +11,7 @@ from garage.services.catalogue import MANUAL_MOVEMENT_KINDS
 # DRF refuses a value with more decimals than `decimal_places` (it does not round), so
 # "12.3456" is a 400 with a field error and never silently becomes 12.346.
 _MONEY_FIELD = {**MONEY, "min_value": Decimal("0")}
-TVA_HELP = "TVA rate in percent: 19, 13, 7 or 0."
+TVA_HELP = "TVA rate in percent (19, 13, 7 or 0 today); an invoice accepts only rates in force."
 
 
 # --- Services -----------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ from django.db.models import F
 from config.exceptions import ApplicationError
 from garage.models import Part, Service, StockMovement
 
-# The TVA rates Tunisian law applies to garage work and parts (percent).
-TVA_RATES = (Decimal("19"), Decimal("13"), Decimal("7"), Decimal("0"))
 MONEY_PLACES = 3
 
 SERVICE_FIELDS = ("code", "name", "labour_price", "estimated_minutes", "tva_rate", "is_active")
@@ -29,8 +27,10 @@ def _check_money(field: str, value: Decimal) -> None:
 
 
 def _check_tva(value: Decimal) -> None:
-    if value not in TVA_RATES:
-        raise _invalid("tva_rate", "Must be one of 19, 13, 7 or 0.")
+    """A percentage. Which rates the law allows is data (invoices' FiscalRate table, with dates),
+    checked where it binds: a line whose rate is not in force cannot be invoiced."""
+    if not Decimal("0") <= value <= Decimal("100"):
+        raise _invalid("tva_rate", "A TVA rate is a percentage between 0 and 100.")
 
 
 def _clean_code(field: str, value: str) -> str:
@@ -54,15 +54,21 @@ def _save_unique(instance, *, field: str, update_fields=None):
 # --- Service catalogue --------------------------------------------------------------------------
 
 
+def _unique_code(model, field: str, value: str, instance) -> str:
+    """A cleaned code or SKU, refused when another row already has it."""
+    value = _clean_code(field, value)
+    others = model.objects.filter(**{field: value})
+    if instance is not None:
+        others = others.exclude(pk=instance.pk)
+    if others.exists():
+        raise _invalid(field, "This value is already used.", code="duplicate")
+    return value
+
+
 def _service_validate(data: dict, *, instance: Service | None = None) -> dict:
     data = {k: v for k, v in data.items() if k in SERVICE_FIELDS}
     if "code" in data:
-        data["code"] = _clean_code("code", data["code"])
-        others = Service.objects.filter(code=data["code"])
-        if instance is not None:
-            others = others.exclude(pk=instance.pk)
-        if others.exists():
-            raise _invalid("code", "This value is already used.", code="duplicate")
+        data["code"] = _unique_code(Service, "code", data["code"], instance)
     if "labour_price" in data:
         _check_money("labour_price", data["labour_price"])
     if "tva_rate" in data:
@@ -114,12 +120,7 @@ def _part_validate(data: dict, *, instance: Part | None = None) -> dict:
     # `stock` is deliberately absent from PART_FIELDS: it only moves through part_stock_move.
     data = {k: v for k, v in data.items() if k in PART_FIELDS}
     if "sku" in data:
-        data["sku"] = _clean_code("sku", data["sku"])
-        others = Part.objects.filter(sku=data["sku"])
-        if instance is not None:
-            others = others.exclude(pk=instance.pk)
-        if others.exists():
-            raise _invalid("sku", "This value is already used.", code="duplicate")
+        data["sku"] = _unique_code(Part, "sku", data["sku"], instance)
     if "unit_price" in data:
         _check_money("unit_price", data["unit_price"])
     if "tva_rate" in data:

@@ -199,7 +199,7 @@ def test_stock_cannot_be_written_on_update(auth_client, super_admin, part):
     [
         ({"unit_price": "1.2345"}, "unit_price"),
         ({"unit_price": "-0.001"}, "unit_price"),
-        ({"tva_rate": "18"}, "tva_rate"),
+        ({"tva_rate": "101"}, "tva_rate"),
         ({"reorder_level": -1}, "reorder_level"),
         ({"sku": ""}, "sku"),
         ({"name": ""}, "name"),
