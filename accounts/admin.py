@@ -38,11 +38,7 @@ class ProfileForm(forms.ModelForm):
         fields = ("full_name", "email", "phone", "address")
 
     def clean_email(self):
-        email = (self.cleaned_data.get("email") or "").strip() or None
-        others = Profile.objects.exclude(pk=self.instance.pk)
-        if email and others.blind_lookup(email=email).exists():
-            raise ValidationError("This e-mail address is already used by another account.")
-        return email
+        return (self.cleaned_data.get("email") or "").strip() or None
 
     def clean_phone(self):
         phone = (self.cleaned_data.get("phone") or "").strip()

@@ -103,7 +103,12 @@ class Profile(EncryptedModel):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
     full_name = EncryptedCharField(max_length=150, blank=True, default="")
-    email = EncryptedEmailField(max_length=254, null=True, blank=True)
+    email = EncryptedEmailField(
+        max_length=254,
+        null=True,
+        blank=True,
+        error_messages={"unique": "This e-mail address is already used by another account."},
+    )
     email_index = BlindIndexField(source="email", normaliser=normalise_email, unique=True)
     phone = EncryptedCharField(max_length=20, null=True, blank=True, validators=[validate_phone])
     phone_index = BlindIndexField(source="phone", normaliser=normalise_phone)

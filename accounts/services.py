@@ -105,16 +105,12 @@ def _apply_contact(profile: Profile, cleaned: dict) -> None:
         profile.full_clean(exclude=["user"])
     except DjangoValidationError as exc:
         raise _invalid_contact(exc.message_dict) from exc
-    email_taken = {"email": ["This e-mail address is already used by another account."]}
-    if profile.email and (
-        Profile.objects.blind_lookup(email=profile.email).exclude(pk=profile.pk).exists()
-    ):
-        raise _invalid_contact(email_taken)
     try:
         with transaction.atomic():
             profile.save()
     except IntegrityError as exc:  # a concurrent registration won the unique blind index
-        raise _invalid_contact(email_taken) from exc
+        email = Profile._meta.get_field("email")
+        raise _invalid_contact({"email": [email.error_messages["unique"]]}) from exc
 
 
 def _current_password_ok(request, user: User, password: str | None) -> bool:

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 
 from garage import models
 from privacy.admin import AccessRecordedAdmin
@@ -58,7 +57,7 @@ class OdometerInline(ReadOnlyInline):
 
 
 class VehicleForm(forms.ModelForm):
-    """One vehicle per plate and per VIN, checked through the blind indexes (not a 500)."""
+    """One vehicle per plate and per VIN: EncryptedModel.validate_unique checks the indexes."""
 
     class Meta:
         model = models.Vehicle
@@ -75,18 +74,8 @@ class VehicleForm(forms.ModelForm):
             "next_service_km",
         )
 
-    def _unique(self, name):
-        value = (self.cleaned_data.get(name) or "").strip() or None
-        others = models.Vehicle.objects.exclude(pk=self.instance.pk)
-        if value and others.blind_lookup(**{name: value}).exists():
-            raise ValidationError("Another vehicle is already registered with this value.")
-        return value
-
-    def clean_plate(self):
-        return self._unique("plate")
-
     def clean_vin(self):
-        return self._unique("vin")
+        return (self.cleaned_data.get("vin") or "").strip().upper() or None
 
 
 @admin.register(models.Vehicle)

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -32,6 +33,34 @@ class EncryptedModel(models.Model):
             }
             update_fields = fields
         super().save(*args, update_fields=update_fields, **kwargs)
+
+    def validate_unique(self, exclude=None):
+        """Also a unique blind index: another row with the same value of its (encrypted) source.
+
+        The index column is never in a form, so the check is keyed on the source field: model
+        forms (the admin) and services' full_clean() report it on the field the user typed.
+        """
+        exclude = set(exclude or ())
+        errors = {}
+        try:
+            super().validate_unique(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        others = type(self)._default_manager.exclude(pk=self.pk)
+        for field in self._meta.fields:
+            if not (isinstance(field, BlindIndexField) and field.unique):
+                continue
+            value = getattr(self, field.source)
+            if field.source in exclude or value in (None, "") or field.source in errors:
+                continue
+            try:
+                digest = field.digest(value)
+            except ValidationError:
+                continue  # an invalid value: its own field error says so
+            if others.filter(**{field.attname: digest}).exists():
+                errors[field.source] = [self.unique_error_message(type(self), (field.source,))]
+        if errors:
+            raise ValidationError(errors)
 
 
 class StoredFile(EncryptedModel):
