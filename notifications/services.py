@@ -205,7 +205,8 @@ def _attempt(notification: Notification) -> str:
     now = timezone.now()
     Delivery.objects.create(
         notification=notification,
-        attempt=attempt,
+        # Numbered over the message's whole life: a requeued message starts a new budget only.
+        attempt=Delivery.objects.filter(notification=notification).count() + 1,
         channel=notification.channel,
         attempted_at=now,
         outcome=outcome,
@@ -244,6 +245,16 @@ def retry_delay(attempt: int) -> timedelta:
     """Exponential backoff after failed attempt number `attempt` (1, 2, ...), capped."""
     seconds = settings.NOTIFICATIONS_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
     return timedelta(seconds=min(seconds, settings.NOTIFICATIONS_RETRY_MAX_SECONDS))
+
+
+@transaction.atomic
+def notification_requeue(*, ids: list[int]) -> int:
+    """Give failed notifications a fresh budget of attempts, due now; how many were requeued."""
+    requeued = Notification.objects.filter(pk__in=ids, status=Status.FAILED).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), finished_at=None
+    )
+    logger.info("notifications %s requeued", ", ".join(str(pk) for pk in sorted(ids)))
+    return requeued
 
 
 @transaction.atomic
