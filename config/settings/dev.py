@@ -11,6 +11,9 @@ DEBUG = True
 SECRET_KEY = env("SECRET_KEY", "") or dev_secret("django_secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 REFRESH_COOKIE_SECURE = False
+# Messages from the outbox are printed, not sent.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+SMS_BACKEND = env("SMS_BACKEND", "notifications.sms.ConsoleSmsBackend")
 
 if not (FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY or BACKUP_ENCRYPTION_KEY):
     ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "") or str(
