@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +16,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from backups.errors import BackupError
 
 SCRATCH_PREFIX = "ecar_drill_"
+# django-dbbackup sets its command logger to DEBUG, which prints every pg_dump command line.
+logging.getLogger("dbbackup.command").setLevel(logging.INFO)
 
 
 def require_postgresql() -> None:

@@ -220,6 +220,7 @@ def restore_drill(*, path: Path | None = None, ledgers=(), progress: Progress) -
         media_root = work / "media"
         report["media_files"] = _extract_media(work, media_root)
         with database.scratch_database() as alias:
+            report["scratch_database"] = alias
             progress(f"pg_restore into the scratch database {alias}")
             database.restore(alias, work / DATABASE_FILE.removesuffix(".gpg"), owner=False)
             report["rows"] = _check_counts(alias, manifest)

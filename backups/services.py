@@ -63,14 +63,16 @@ class BackupResult:
     uploaded: list[str] = field(default_factory=list)
     removed_remote: list[str] = field(default_factory=list)
     offsite_error: str = ""
+    offsite: bool = False
 
     def summary(self) -> str:
         """The one line the journal keeps."""
-        offsite = (
-            f"off-site copy FAILED: {self.offsite_error}"
-            if self.offsite_error
-            else f"off-site copy ok ({len(self.uploaded)} uploaded)"
-        )
+        if self.offsite_error:
+            offsite = f"off-site copy FAILED: {self.offsite_error}"
+        elif self.offsite:
+            offsite = f"off-site copy ok ({len(self.uploaded)} uploaded)"
+        else:
+            offsite = "no off-site copy (--no-offsite)"
         return (
             f"backup {self.name}: {self.size / 2**20:.1f} MiB in {self.seconds:.1f} s "
             f"(database {self.files[DATABASE_FILE]['size'] / 2**20:.1f} MiB, "
@@ -243,6 +245,7 @@ def backup_create(*, progress: Progress = _quiet, offsite: bool = True) -> Backu
     except Exception as exc:
         _record_failure(BackupRun.Kind.BACKUP, started, f"{type(exc).__name__}: {exc}")
         raise
+    result.offsite = offsite
     if offsite:
         progress("off-site copy")
         try:
