@@ -3,10 +3,11 @@
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from backups.drill import drill_summary, restore_drill, write_drill_report
+from backups.drill import drill_summary, newest_set, restore_drill, write_drill_report
 from backups.errors import BackupError
 
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
 
         started = timezone.now()
         try:
+            path = path or newest_set(Path(settings.BACKUP_DIR))
             report = restore_drill(path=path, ledgers=ledger, progress=progress)
         except BackupError as exc:
             report = {
