@@ -1,5 +1,7 @@
 """Deploy checks: a production server names its backup recipients and its off-site copy."""
 
+import os
+
 from django.conf import settings
 from django.core import checks
 
@@ -25,6 +27,15 @@ def check_backup_settings(app_configs, **kwargs):
         for name in _REQUIRED
         if not getattr(settings, name)
     ]
+    if os.environ.get("BACKUP_ENCRYPTION_KEY"):
+        errors.append(
+            checks.Warning(
+                "BACKUP_ENCRYPTION_KEY is set but unused: backups are encrypted to the GnuPG "
+                "public keys of BACKUP_GPG_RECIPIENT.",
+                id="backups.W001",
+                hint="Remove it from the environment file.",
+            )
+        )
     if settings.BACKUP_FILE_MODE & 0o007:
         errors.append(
             checks.Error(

@@ -123,12 +123,11 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
 
 # --- Encryption keys (privacy/keys.py) --------------------------------------------------------
-# Either the three variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
+# Either the two variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
 # FIELD_ENCRYPTION_KEYS is an ordered ring "k2:<base64>,k1:<base64>": the first key encrypts.
 
 FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", "")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", "")
-BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", "")
 ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "")
 
 # --- Data-subject rights and retention (privacy/) ---------------------------------------------
