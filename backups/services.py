@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -126,43 +127,47 @@ def backup_dir() -> Path:
 # --- The parts of a set ------------------------------------------------------------------------
 
 
-def _database_part(work: Path, fingerprints: list[str], progress: Progress) -> dict:
-    """Dump the database and count its rows in one snapshot, so the counts describe the dump."""
+@contextlib.contextmanager
+def _database_snapshot(progress: Progress):
+    """A read-only snapshot of the database, exported so pg_dump sees exactly what is counted."""
     database.require_postgresql()
     with database.connect() as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-            )
-        ]
-        progress(f"counting rows in {len(tables)} tables")
-        counts = {
-            table: conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-            ).fetchone()[0]
-            for table in tables
-        }
-        migrations = [
+        try:
+            yield conn, snapshot
+        finally:
+            conn.rollback()
+
+
+def _describe_database(conn) -> dict:
+    """Row count of every table and the applied migrations, in the exported snapshot."""
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+    ]
+    counts = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {}, count(*) FROM {}").format(sql.Literal(t), sql.Identifier(t))
+        for t in tables
+    )
+    return {
+        "vendor": "postgresql",
+        "server_version": conn.info.server_version,
+        "row_counts": dict(conn.execute(counts).fetchall()) if tables else {},
+        "migrations": [
             list(row)
             for row in conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
-        ]
-        server = conn.info.server_version
-        progress("pg_dump")
-        dumped = database.dump(snapshot=snapshot)
-        conn.rollback()
+        ],
+    }
+
+
+def _encrypt_dump(dumped, work: Path, fingerprints: list[str], progress: Progress) -> None:
     progress(f"encrypting the database dump ({_mib(_size_of(dumped))})")
     dumped.seek(0)
     with dumped:
         gpg.encrypt(dumped, work / DATABASE_FILE, fingerprints=fingerprints)
-    return {
-        "vendor": "postgresql",
-        "server_version": server,
-        "row_counts": counts,
-        "migrations": migrations,
-    }
 
 
 def _media_files() -> tuple[Path, list[Path]]:
@@ -273,10 +278,21 @@ def _backup_local(started: datetime, progress: Progress) -> BackupResult:
         work = directory / f".{name}.partial"
         work.mkdir(mode=0o700)
         try:
-            with _temporary_files_in(work):
-                db = _database_part(work, fingerprints, progress)
-            media_files = _media_part(work, fingerprints, progress)
-            ledger_entries = _ledger_part(work, fingerprints)
+            # pg_dump runs while the rest is counted, archived and encrypted beside it.
+            with (
+                _temporary_files_in(work),
+                _database_snapshot(progress) as (conn, snapshot),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg_dump") as pool,
+            ):
+                progress("pg_dump")
+                dumping = pool.submit(database.dump, snapshot=snapshot)
+                progress("counting rows")
+                db = _describe_database(conn)
+                media_files = _media_part(work, fingerprints, progress)
+                ledger_entries = _ledger_part(work, fingerprints)
+                version = app_version()
+                dumped = dumping.result()
+            _encrypt_dump(dumped, work, fingerprints, progress)
             progress("checksums and manifest")
             files = {
                 path.name: {"sha256": sha256_file(path), "size": path.stat().st_size}
@@ -288,7 +304,7 @@ def _backup_local(started: datetime, progress: Progress) -> BackupResult:
                     "format": MANIFEST_FORMAT,
                     "name": name,
                     "created_at": started.isoformat(),
-                    "app_version": app_version(),
+                    "app_version": version,
                     "database": db,
                     "media_files": media_files,
                     "ledger_entries": ledger_entries,
