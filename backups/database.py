@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
+import shlex
+import subprocess
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 from dbbackup.db.base import get_connector
+from dbbackup.db.postgresql import parse_postgres_settings
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -56,12 +61,30 @@ def database_url(name: str) -> str:
     return f"postgres://{auth}@{host}{port}/{quote(name, safe='')}"
 
 
-def dump(alias: str = DEFAULT_DB_ALIAS, *, snapshot: str | None = None):
-    """pg_dump --format=custom of `alias` (in `snapshot` when given): a temporary file."""
+@contextlib.contextmanager
+def dump_stream(alias: str = DEFAULT_DB_ALIAS, *, snapshot: str):
+    """`pg_dump --format=custom` of `alias` in `snapshot`, read from a pipe (nothing on disk).
+
+    django-dbbackup's connector builds the connection arguments and environment (password in
+    PGPASSWORD, TLS options); its own create_dump would first spool the whole dump to a
+    temporary file, so the command is run here with its output streamed to the caller.
+    """
     connector = get_connector(alias)
-    if snapshot:
-        connector.dump_suffix = f"--snapshot={snapshot}"
-    return connector.create_dump()
+    target, pg_env = parse_postgres_settings(connector)
+    args = [connector.dump_cmd, *shlex.split(target), "--format=custom", f"--snapshot={snapshot}"]
+    args += [f"--exclude-table-data={table}" for table in connector.exclude]
+    env = {**os.environ, **connector.env, **connector.dump_env, **pg_env}
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=env)  # noqa: S603
+        try:
+            yield process.stdout
+        finally:
+            process.stdout.close()
+            returncode = process.wait()
+        if returncode:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            raise BackupError(f"pg_dump failed ({returncode}): {tail[0]}")
 
 
 def restore(alias: str, dump_path: Path, *, owner: bool = True) -> None:

@@ -163,13 +163,6 @@ def _describe_database(conn) -> dict:
     }
 
 
-def _encrypt_dump(dumped, work: Path, fingerprints: list[str], progress: Progress) -> None:
-    progress(f"encrypting the database dump ({_mib(_size_of(dumped))})")
-    dumped.seek(0)
-    with dumped:
-        gpg.encrypt(dumped, work / DATABASE_FILE, fingerprints=fingerprints)
-
-
 def _media_files() -> tuple[Path, list[Path]]:
     """MEDIA_ROOT's files (the encrypted documents), minus the ledger and the backups."""
     root = Path(settings.MEDIA_ROOT)
@@ -278,21 +271,22 @@ def _backup_local(started: datetime, progress: Progress) -> BackupResult:
         work = directory / f".{name}.partial"
         work.mkdir(mode=0o700)
         try:
-            # pg_dump runs while the rest is counted, archived and encrypted beside it.
+            # pg_dump streams into GnuPG while the rest is counted, archived and encrypted.
             with (
-                _temporary_files_in(work),
                 _database_snapshot(progress) as (conn, snapshot),
+                database.dump_stream(snapshot=snapshot) as dump,
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg_dump") as pool,
             ):
-                progress("pg_dump")
-                dumping = pool.submit(database.dump, snapshot=snapshot)
+                progress("pg_dump, encrypted as it streams")
+                dumping = pool.submit(
+                    gpg.encrypt, dump, work / DATABASE_FILE, fingerprints=fingerprints
+                )
                 progress("counting rows")
                 db = _describe_database(conn)
                 media_files = _media_part(work, fingerprints, progress)
                 ledger_entries = _ledger_part(work, fingerprints)
                 version = app_version()
-                dumped = dumping.result()
-            _encrypt_dump(dumped, work, fingerprints, progress)
+                dumping.result()
             progress("checksums and manifest")
             files = {
                 path.name: {"sha256": sha256_file(path), "size": path.stat().st_size}
@@ -330,19 +324,6 @@ def _backup_local(started: datetime, progress: Progress) -> BackupResult:
     )
 
 
-@contextlib.contextmanager
-def _temporary_files_in(directory: Path):
-    """django-dbbackup spools the dump to DBBACKUP_TMP_DIR: keep it inside the private work dir."""
-    from dbbackup import settings as dbbackup_settings
-
-    previous = dbbackup_settings.TMP_DIR
-    dbbackup_settings.TMP_DIR = str(directory)
-    try:
-        yield
-    finally:
-        dbbackup_settings.TMP_DIR = previous
-
-
 def _apply_local_retention(directory: Path) -> list[str]:
     names = set_names(p.name for p in directory.iterdir() if p.is_dir())
     kept = retained(names, **keep_policy())
@@ -356,15 +337,6 @@ def _sync_offsite(session) -> dict:
     report = sftp.sync_sets(session, backup_dir(), keep=keep_policy())
     _import_drill_reports(session)
     return report
-
-
-def _size_of(spooled) -> int:
-    spooled.seek(0, os.SEEK_END)
-    return spooled.tell()
-
-
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"
 
 
 # --- Records ------------------------------------------------------------------------------------
