@@ -8,6 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from backups import gpg
 from backups.models import BackupRun
@@ -146,3 +148,50 @@ def test_loopback_and_dev_need_no_declaration(production):
     production.BACKUP_SFTP_HOST = "backup.abroad.example.com"
     production.ENVIRONMENT = "dev"
     assert check_data_residency(None) == []
+
+
+@pytest.fixture
+def admin_site_client(client, super_admin, password):
+    """A browser session on the admin site, signed in with password and TOTP."""
+    super_admin.is_staff = True
+    super_admin.save(update_fields=["is_staff"])
+    device = TOTPDevice.objects.create(user=super_admin, name="phone", confirmed=True)
+    token = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": super_admin.username,
+            "password": password,
+            "otp_device": device.persistent_id,
+            "otp_token": token,
+        },
+    )
+    assert response.status_code == 302
+    return client
+
+
+def test_the_admin_lists_backup_runs_read_only_with_problems_on_top(admin_site_client):
+    now = timezone.now()
+    run_ = BackupRun.objects.create(
+        kind="drill",
+        status="ok",
+        name="ecar-20261203T013000Z",
+        started_at=now,
+        finished_at=now,
+        size_bytes=5 * 2**20,
+        rpo_seconds=7200,
+        rto_seconds=41.5,
+    )
+
+    page = admin_site_client.get("/admin/backups/backuprun/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "ecar-20261203T013000Z" in text and "41.5" in text and "2.0" in text
+    assert "Backups: no successful backup in the last 26 hours." in text
+    assert admin_site_client.get("/admin/backups/backuprun/add/").status_code == 403
+    change = admin_site_client.post(
+        f"/admin/backups/backuprun/{run_.pk}/change/", {"status": "failed"}
+    )
+    assert change.status_code == 403
+    assert BackupRun.objects.get().status == "ok"
