@@ -4,11 +4,11 @@ import json
 import stat
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.core.management import CommandError
 
 from accounts.models import Role
+from backups import database
 from backups.models import BackupRun
 from backups.sets import DATABASE_FILE, MANIFEST_FILE, PAYLOAD_FILES, set_names, sha256_file
 from backups.tests.helpers import notice, run
@@ -36,7 +36,7 @@ def only_set(directory: Path) -> Path:
 
 
 def database_exists(name: str) -> bool:
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as conn:
+    with database.connect() as conn:
         return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
 
 
