@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "garage",
     "invoices",
     "notifications",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -123,12 +124,11 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
 
 # --- Encryption keys (privacy/keys.py) --------------------------------------------------------
-# Either the three variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
+# Either the two variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
 # FIELD_ENCRYPTION_KEYS is an ordered ring "k2:<base64>,k1:<base64>": the first key encrypts.
 
 FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", "")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", "")
-BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", "")
 ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "")
 
 # --- Data-subject rights and retention (privacy/) ---------------------------------------------
@@ -141,6 +141,33 @@ EXPORT_RATE = env("EXPORT_RATE", "10/h")
 AUTH_EVENT_RETENTION_DAYS = int(env("AUTH_EVENT_RETENTION_DAYS", "365"))
 ACCESS_RECORD_RETENTION_DAYS = int(env("ACCESS_RECORD_RETENTION_DAYS", "365"))
 AUDIT_LOG_RETENTION_DAYS = int(env("AUDIT_LOG_RETENTION_DAYS", "365"))
+
+# --- Backups (backups/) -----------------------------------------------------------------------
+# Encrypted to GnuPG public keys only: the private keys that read backups never sit on this host.
+
+BACKUP_DIR = env("BACKUP_DIR", "/backups")
+BACKUP_GPG_RECIPIENT = env_list("BACKUP_GPG_RECIPIENT", "")  # fingerprints (or e-mails)
+GNUPGHOME = env("GNUPGHOME", "")  # empty: gpg's own default (~/.gnupg)
+BACKUP_FILE_MODE = int(env("BACKUP_FILE_MODE", "0600"), 8)
+BACKUP_KEEP_DAILY = int(env("BACKUP_KEEP_DAILY", "7"))
+BACKUP_KEEP_WEEKLY = int(env("BACKUP_KEEP_WEEKLY", "4"))
+BACKUP_KEEP_MONTHLY = int(env("BACKUP_KEEP_MONTHLY", "12"))
+BACKUP_MAX_AGE_HOURS = int(env("BACKUP_MAX_AGE_HOURS", "26"))
+BACKUP_DRILL_MAX_AGE_DAYS = int(env("BACKUP_DRILL_MAX_AGE_DAYS", "8"))
+# The off-site copy: key login only, host key pinned in BACKUP_SFTP_KNOWN_HOSTS.
+BACKUP_SFTP_HOST = env("BACKUP_SFTP_HOST", "")
+BACKUP_SFTP_PORT = int(env("BACKUP_SFTP_PORT", "22"))
+BACKUP_SFTP_USER = env("BACKUP_SFTP_USER", "")
+BACKUP_SFTP_KEY_FILE = env("BACKUP_SFTP_KEY_FILE", "")
+BACKUP_SFTP_KNOWN_HOSTS = env("BACKUP_SFTP_KNOWN_HOSTS", "")
+BACKUP_SFTP_DIR = env("BACKUP_SFTP_DIR", "ecar")
+BACKUP_SFTP_RETRIES = int(env("BACKUP_SFTP_RETRIES", "3"))
+BACKUP_SFTP_RETRY_SECONDS = float(env("BACKUP_SFTP_RETRY_SECONDS", "20"))
+
+# --- Data residency (config/residency.py) ---------------------------------------------------
+# Hosts in Tunisia the application may send data to (SFTP, Sentry, e-mail, gateways); none by
+# default. Loopback needs no entry.
+DATA_RESIDENCY_ALLOWED_HOSTS = env_list("DATA_RESIDENCY_ALLOWED_HOSTS", "")
 
 # --- Garage -----------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from config.env import SECRETS_DIR, dev_secret, env, env_list
 from privacy.keys import write_dev_key_file
 
 from .base import *  # noqa: F403
-from .base import BACKUP_ENCRYPTION_KEY, BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, REDIS_URL
+from .base import BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, REDIS_URL
 
 ENVIRONMENT = "dev"
 DEBUG = True
@@ -15,7 +15,7 @@ REFRESH_COOKIE_SECURE = False
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 SMS_BACKEND = env("SMS_BACKEND", "notifications.sms.ConsoleSmsBackend")
 
-if not (FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY or BACKUP_ENCRYPTION_KEY):
+if not (FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY):
     ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "") or str(
         write_dev_key_file(SECRETS_DIR / "encryption_keys.json")
     )

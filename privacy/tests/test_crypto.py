@@ -511,13 +511,13 @@ def test_hostile_chunk_size_refused():
 
 
 def test_stream_with_explicit_key_and_lookup(key_settings):
-    backup_key = get_keys().backup_key
+    other_key = os.urandom(32)
     data = os.urandom(3000)
-    blob = encrypt_bytes(data, key=backup_key, kid="backup", chunk_size=CHUNK)
-    assert blob[7:13] == b"backup"
-    assert decrypt_bytes(blob, key_lookup={"backup": backup_key}.__getitem__) == data
+    blob = encrypt_bytes(data, key=other_key, kid="other", chunk_size=CHUNK)
+    assert blob[7:12] == b"other"
+    assert decrypt_bytes(blob, key_lookup={"other": other_key}.__getitem__) == data
     with pytest.raises(DecryptionError):
-        decrypt_bytes(blob)  # "backup" is not a ring key id
+        decrypt_bytes(blob)  # "other" is not a ring key id
     with pytest.raises(DecryptionError):
         decrypt_bytes(blob, key_lookup=lambda kid: get_keys().active_key)
 
