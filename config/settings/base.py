@@ -152,6 +152,14 @@ DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 # Demo data of each app, run in order by `manage.py seed_demo` after the demo users.
 SEED_DEMO_STEPS = ["garage.seed.seed_garage", "invoices.seed.seed_invoices_demo"]
 
+# --- El Fatoora e-invoicing (invoices/teif/) ---------------------------------------------------
+
+# On: issuing refuses an invoice that cannot be valid TEIF, and documents are signed and exported.
+TEIF_ENABLED = env("TEIF_ENABLED", "false").strip().lower() in {"1", "true", "yes", "on"}
+TEIF_SIGNING_CERT = env("TEIF_SIGNING_CERT", "")  # PKCS#12 file: certificate, key and chain
+TEIF_SIGNING_PASSPHRASE_FILE = env("TEIF_SIGNING_PASSPHRASE_FILE", "")
+TEIF_OUTBOX_DIR = env("TEIF_OUTBOX_DIR", str(BASE_DIR / "var" / "teif-outbox"))
+
 # --- Passwords --------------------------------------------------------------------------------
 
 PASSWORD_HASHERS = [

@@ -193,6 +193,18 @@ def buyer_snapshot(customer: Customer) -> dict:
     return snapshot
 
 
+def vehicle_snapshot(order: ServiceOrder) -> dict:
+    """The vehicle as printed on the invoice, with the odometer reading at the service."""
+    vehicle = order.vehicle
+    return {
+        "make": vehicle.make,
+        "model": vehicle.model,
+        "plate": vehicle.plate or "",
+        "vin": vehicle.vin or "",
+        "odometer_km": order.odometer_in,
+    }
+
+
 def settle(invoice: Invoice) -> Invoice:
     """The invoice's status from what was paid and credited."""
     if invoice.credited_total == invoice.total_ttc:

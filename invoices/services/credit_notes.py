@@ -29,6 +29,7 @@ from invoices.services.common import (
     stamp_duty_on,
     with_amounts,
 )
+from invoices.services.einvoicing import teif_check
 
 
 def _check_creditable(invoice: Invoice, note: CreditNote, note_lines: list) -> None:
@@ -145,6 +146,7 @@ def credit_note_issue(*, actor, credit_note: CreditNote) -> CreditNote:
     note.retention_until = retention_end(today)
     note.buyer = invoice.buyer  # the buyer of the invoice it corrects
     note.seller = seller
+    teif_check(note)
     note.save()
     invoice.credited_total += note.total_ttc
     settle(invoice)

@@ -32,8 +32,10 @@ from invoices.services.common import (
     save_draft_totals,
     seller_snapshot,
     stamp_duty_on,
+    vehicle_snapshot,
     with_amounts,
 )
+from invoices.services.einvoicing import teif_check
 
 
 def order_lines_for_invoice(order: ServiceOrder) -> list[dict]:
@@ -222,6 +224,10 @@ def invoice_issue(*, actor, invoice: Invoice) -> Invoice:
     invoice.retention_until = retention_end(today)
     invoice.buyer = buyer
     invoice.seller = seller
+    invoice.vehicle = vehicle_snapshot(
+        ServiceOrder.objects.select_related("vehicle").get(pk=invoice.service_order_id)
+    )
+    teif_check(invoice)  # refused here, the number goes back with the rollback
     invoice.save()
     record_event(
         invoice,
