@@ -377,6 +377,8 @@ class TeifValidationError(Exception):
 
 
 def _check(node: etree._Element, spec: Element, path: str, errors: list[str]) -> None:
+    if spec.name == _signature.name:
+        return
     for name, (required, valid) in spec.attributes.items():
         value = node.get(name)
         if value is None:
@@ -387,8 +389,6 @@ def _check(node: etree._Element, spec: Element, path: str, errors: list[str]) ->
     for name in node.attrib:
         if name not in spec.attributes:
             errors.append(f"{path}: unexpected attribute {name}")
-    if spec.name == _signature.name:
-        return
     if spec.text is not None:
         value = node.text or ""
         if len(node):

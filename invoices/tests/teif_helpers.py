@@ -40,7 +40,7 @@ def make_ca() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 
 
 def make_signing_cert(
-    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], *, days: int = 30, expired: bool = False
+    ca: tuple[rsa.RSAPrivateKey, x509.Certificate], *, days: int = 365, expired: bool = False
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     ca_key, ca_cert = ca
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
