@@ -4,7 +4,8 @@ An issued invoice or credit note is a legal document: its number, dates, buyer, 
 amounts never change again. Four layers keep it so: the services refuse, the admin is read-only,
 `save()`/`delete()` and the querysets refuse here, and on PostgreSQL triggers (migration 0002)
 refuse the raw UPDATE or DELETE. Only the settlement columns of an invoice (status, paid and
-credited totals) move after issue.
+credited totals) and the e-invoicing columns of both (El Fatoora status, signed file, TTN's
+answer; migration 0004) move after issue.
 """
 
 import datetime
