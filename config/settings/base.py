@@ -203,6 +203,14 @@ NOTIFICATIONS_POLL_SECONDS = float(env("NOTIFICATIONS_POLL_SECONDS", "10"))
 # Sent and failed messages (address and content included) are purged by enforce_retention.
 NOTIFICATIONS_RETENTION_DAYS = int(env("NOTIFICATIONS_RETENTION_DAYS", "180"))
 
+# --- El Fatoora e-invoicing (invoices/teif/) ---------------------------------------------------
+
+# On: issuing refuses an invoice that cannot be valid TEIF, and documents are signed and exported.
+TEIF_ENABLED = env("TEIF_ENABLED", "false").strip().lower() in {"1", "true", "yes", "on"}
+TEIF_SIGNING_CERT = env("TEIF_SIGNING_CERT", "")  # PKCS#12 file: certificate, key and chain
+TEIF_SIGNING_PASSPHRASE_FILE = env("TEIF_SIGNING_PASSPHRASE_FILE", "")
+TEIF_OUTBOX_DIR = env("TEIF_OUTBOX_DIR", str(BASE_DIR / "var" / "teif-outbox"))
+
 # --- Passwords --------------------------------------------------------------------------------
 
 PASSWORD_HASHERS = [

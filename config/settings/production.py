@@ -12,6 +12,9 @@ from .base import (
     ENCRYPTION_KEY_FILE,
     FIELD_ENCRYPTION_KEYS,
     STORAGES,
+    TEIF_ENABLED,
+    TEIF_SIGNING_CERT,
+    TEIF_SIGNING_PASSPHRASE_FILE,
     redis_cache,
 )
 
@@ -60,6 +63,16 @@ _key_problems = validate_key_config(
 )
 if _key_problems:
     raise ImproperlyConfigured("Encryption keys: " + " ".join(_key_problems))
+
+# --- El Fatoora e-invoicing: no signing without a usable certificate ----------------------------
+
+if TEIF_ENABLED:
+    from invoices.teif.certificate import CertificateError, load_identity
+
+    try:
+        load_identity(TEIF_SIGNING_CERT, TEIF_SIGNING_PASSPHRASE_FILE)
+    except CertificateError as exc:
+        raise ImproperlyConfigured(f"TEIF_ENABLED is on but {exc}") from None
 
 # --- Security switches ------------------------------------------------------------------------
 
