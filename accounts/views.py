@@ -83,7 +83,10 @@ class LoginApi(APIView):
             password=data.validated_data["password"],
         )
         cookie = data.validated_data["cookie"]
-        extra = {"user": UserSummarySerializer(user).data}
+        extra = {
+            "user": UserSummarySerializer(user).data,
+            "password_change_required": user.password_change_required,
+        }
         if cookie:
             extra["csrf_token"] = get_token(request._request)
         return _pair_response(tokens, cookie=cookie, extra=extra)
@@ -133,6 +136,7 @@ class PasswordChangeApi(APIView):
     """Change one's password: every other session ends, a new token pair is returned."""
 
     allowed_roles = ALL_ROLES
+    password_change_view = True
 
     @extend_schema(request=PasswordChangeInputSerializer, responses={200: TokenPairSerializer})
     def post(self, request):

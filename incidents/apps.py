@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class IncidentsConfig(AppConfig):
+    name = "incidents"
+    verbose_name = "Security alerts and incidents"
+
+    def ready(self):
+        from incidents import (  # noqa: F401 - registrations: checks, audit, signal receivers
+            audit,
+            checks,
+            receivers,
+        )
