@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "privacy",
     "garage",
     "invoices",
+    "notifications",
     "incidents",
 ]
 
@@ -153,6 +154,29 @@ DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 # Demo data of each app, run in order by `manage.py seed_demo` after the demo users.
 SEED_DEMO_STEPS = ["garage.seed.seed_garage", "invoices.seed.seed_invoices_demo"]
+
+# --- Notifications (notifications/): the outbox and its worker --------------------------------
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ECAR <no-reply@ecar.example.tn>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", "false").lower() == "true"
+# A row stays locked while its message is handed over: never wait on a server for long.
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
+# A notifications.sms.BaseSmsBackend; the default fails every SMS until a gateway is configured.
+SMS_BACKEND = env("SMS_BACKEND", "notifications.sms.UnconfiguredSmsBackend")
+SMS_FILE_PATH = env("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
+NOTIFICATIONS_DEFAULT_LANGUAGE = "fr"
+NOTIFICATIONS_MAX_ATTEMPTS = int(env("NOTIFICATIONS_MAX_ATTEMPTS", "6"))
+NOTIFICATIONS_RETRY_BASE_SECONDS = int(env("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
+NOTIFICATIONS_RETRY_MAX_SECONDS = 6 * 3600
+NOTIFICATIONS_POLL_SECONDS = float(env("NOTIFICATIONS_POLL_SECONDS", "10"))
+# Sent and failed messages (address and content included) are purged by enforce_retention.
+NOTIFICATIONS_RETENTION_DAYS = int(env("NOTIFICATIONS_RETENTION_DAYS", "180"))
 
 # --- Passwords --------------------------------------------------------------------------------
 
