@@ -25,11 +25,12 @@ from incidents.models import (
     SecurityAlert,
     Severity,
 )
+from incidents.selectors import BLOCKS_CACHE_KEY, incident_affected, person_contact
+from notifications.services import notification_enqueue
 from privacy.keys import get_keys
 from privacy.rotation import RotationReport, encrypted_columns, rotate_column, rotate_stored_files
 
 PASS_LIMIT = 5000
-BLOCKS_CACHE_KEY = "incidents:blocked-networks"
 
 # --- Detector passes ----------------------------------------------------------------------------
 
@@ -459,3 +460,76 @@ def incident_close(*, user: User, incident: Incident) -> Incident:
 def incident_report_record(*, user: User, incident: Incident, fmt: str) -> None:
     """The authority report was downloaded (who, when, which format)."""
     _event(incident, IncidentEvent.Kind.REPORT_DOWNLOADED, user, format=fmt)
+
+
+def _address(channel: str, contact) -> tuple[str, str] | tuple[None, None]:
+    """The channel and address to reach someone by, or (None, None) when they cannot be."""
+    if channel == "email" or (channel == "auto" and contact.email and not contact.prefers_sms):
+        return ("email", contact.email) if contact.email else (None, None)
+    if contact.phone:
+        return "sms", contact.phone
+    if channel == "auto" and contact.email:
+        return "email", contact.email
+    return None, None
+
+
+@transaction.atomic
+def incident_notify(
+    *,
+    request,
+    incident: Incident,
+    measures: list[str],
+    recommended_actions: list[str],
+    contact: str | None = None,
+    channel: str = "auto",
+) -> dict:
+    """Queue one breach notice per affected person, in their language, with the decision.
+
+    The outbox rows commit with the recorded step or not at all; notifying again queues
+    nothing twice (one dedupe key per incident and person).
+    """
+    incident = _open_for_containment(incident)
+    contact = (contact or settings.INCIDENT_CONTACT).strip()
+    if not contact:
+        raise ApplicationError(
+            "Say how people can reach the garage (contact, or INCIDENT_CONTACT).",
+            code="contact_required",
+            extra={"contact": ["Required."]},
+        )
+    until = incident.occurred_to or timezone.now()
+    queued = unreachable = 0
+    people = incident_affected(incident=incident)
+    for key in sorted(people):
+        person = people[key]
+        reach = person_contact(person)
+        how, address = _address(channel, reach)
+        if address is None:
+            unreachable += 1
+            continue
+        notification_enqueue(
+            template="breach_notice",
+            language=reach.language,
+            channel=how,
+            address=address,
+            context={
+                "incident_reference": incident.reference,
+                "occurred_from": timezone.localdate(incident.occurred_from).isoformat(),
+                "occurred_to": timezone.localdate(until).isoformat(),
+                "data_categories": [c.replace("_", " ") for c in sorted(person.categories)],
+                "measures": list(measures),
+                "recommended_actions": list(recommended_actions),
+                "contact": contact,
+            },
+            recipient_ref=person.key,
+            dedupe_key=f"incident:{incident.pk}:{person.key}:breach_notice",
+        )
+        queued += 1
+    _event(
+        incident,
+        IncidentEvent.Kind.PEOPLE_NOTIFIED,
+        request.user,
+        count=queued,
+        unreachable=unreachable,
+        channel=channel,
+    )
+    return {"queued": queued, "unreachable": unreachable}

@@ -48,6 +48,7 @@ def production_env():
         "FIELD_ENCRYPTION_KEYS": format_key_entry("k1", generate_key()),
         "BLIND_INDEX_KEY": generate_key(),
         "BACKUP_ENCRYPTION_KEY": generate_key(),
+        "AUDIT_SEAL_KEY": generate_key(),
     }
 
 
@@ -93,6 +94,14 @@ def test_missing_secret_key_is_refused(production_env):
 )
 def test_weak_secret_key_is_refused(production_env, weak):
     assert_refused(run(SETUP, {**production_env, "SECRET_KEY": weak}), "SECRET_KEY")
+
+
+@pytest.mark.parametrize("value", [None, "short", "A" * 43])
+def test_missing_or_weak_audit_seal_key_is_refused(production_env, value):
+    env = without(production_env, "AUDIT_SEAL_KEY")
+    if value is not None:
+        env["AUDIT_SEAL_KEY"] = value
+    assert_refused(run(SETUP, env), "AUDIT_SEAL_KEY")
 
 
 def test_missing_allowed_hosts_is_refused(production_env):
