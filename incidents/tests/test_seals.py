@@ -160,7 +160,7 @@ def test_retention_re_seals_what_it_purges(sealed, verify_audit, run_detectors):
     call_command("enforce_retention", stdout=io.StringIO())
 
     assert list(AuthEvent.objects.values_list("pk", flat=True)) == [recent.pk]
-    ok, out, err = verify_audit()
+    ok, _, err = verify_audit()
     assert ok, err
     assert SealEvent.objects.filter(kind="retention", stream="auth_events").exists()
     assert SealEntry.objects.filter(stream="auth_events").count() == 1
