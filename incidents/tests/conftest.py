@@ -74,3 +74,31 @@ def admin_user(db):
         role=Role.SUPER_ADMIN,
         contact={"full_name": "Chef Atelier", "email": "chef@garage-ecar.tn"},
     )
+
+
+@pytest.fixture
+def sentry_events():
+    """Sentry events as they would leave the process (the project's scrubber applied).
+
+    The Sentry server cannot run here: a transport keeps the envelopes instead of sending them.
+    """
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    from config.sentry import scrub_event
+
+    events: list[dict] = []
+
+    class KeepTransport(Transport):
+        def capture_envelope(self, envelope):
+            events.extend(item.payload.json for item in envelope.items if item.type == "event")
+
+    previous = sentry_sdk.get_client()
+    sentry_sdk.init(
+        dsn="https://public@sentry.invalid/1",
+        transport=KeepTransport,
+        default_integrations=False,
+        before_send=scrub_event,
+    )
+    yield events
+    sentry_sdk.get_global_scope().set_client(previous)
