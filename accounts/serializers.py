@@ -42,7 +42,9 @@ class TokenPairSerializer(serializers.Serializer):
 class LoginOutputSerializer(TokenPairSerializer):
     user = UserSummarySerializer()
     password_change_required = serializers.BooleanField(
-        help_text="True: every call but POST /api/password/change/ is refused until it is made."
+        required=False,
+        help_text="Present (true) when every call but POST /api/password/change/ is refused "
+        "until the password is changed.",
     )
     csrf_token = serializers.CharField(
         required=False, help_text="Cookie mode only: send it back as X-CSRFToken."

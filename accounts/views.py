@@ -83,10 +83,9 @@ class LoginApi(APIView):
             password=data.validated_data["password"],
         )
         cookie = data.validated_data["cookie"]
-        extra = {
-            "user": UserSummarySerializer(user).data,
-            "password_change_required": user.password_change_required,
-        }
+        extra = {"user": UserSummarySerializer(user).data}
+        if user.password_change_required:
+            extra["password_change_required"] = True
         if cookie:
             extra["csrf_token"] = get_token(request._request)
         return _pair_response(tokens, cookie=cookie, extra=extra)
