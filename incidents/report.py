@@ -9,6 +9,7 @@ from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from incidents.categories import category_label
 from incidents.models import Incident, IncidentEvent
 from incidents.selectors import incident_affected
 from invoices.pdf import ENCODING, printable
@@ -149,8 +150,10 @@ def report_pdf(data: dict) -> bytes:
         pdf.line_of(f"{label} : {(when[key] or 'en cours')[:16].replace('T', ' ')}")
 
     pdf.section("3. Catégories de données concernées")
-    for category in data["data_categories"] or ["aucune donnée personnelle consultée"]:
-        pdf.line_of(f"- {category.replace('_', ' ')}")
+    for category in data["data_categories"]:
+        pdf.line_of(f"- {category_label(category)}")
+    if not data["data_categories"]:
+        pdf.line_of("Aucune donnée personnelle consultée.")
 
     pdf.section("4. Personnes concernées")
     affected = data["people_affected"]

@@ -17,6 +17,7 @@ from accounts.services import user_deactivate, user_require_password_change, use
 from config.exceptions import ApplicationError
 from incidents import detectors
 from incidents.alerting import alert_dispatch
+from incidents.categories import category_label
 from incidents.models import (
     BlockedNetwork,
     DetectorCursor,
@@ -515,7 +516,9 @@ def incident_notify(
                 "incident_reference": incident.reference,
                 "occurred_from": timezone.localdate(incident.occurred_from).isoformat(),
                 "occurred_to": timezone.localdate(until).isoformat(),
-                "data_categories": [c.replace("_", " ") for c in sorted(person.categories)],
+                "data_categories": [
+                    category_label(c, reach.language) for c in sorted(person.categories)
+                ],
                 "measures": list(measures),
                 "recommended_actions": list(recommended_actions),
                 "contact": contact,

@@ -255,6 +255,9 @@ def test_notifying_queues_one_message_per_person_in_their_language(
     assert rows[f"user:{people['a'].pk}"].language == "fr"
     assert rows[f"user:{people['b'].pk}"].language == "ar"
     assert {n.channel for n in rows.values()} == {"email"}
+    assert rows[f"user:{people['b'].pk}"].context["data_categories"] == [
+        "ملف الحريف (الاسم، بيانات الاتصال، بطاقة التعريف أو المعرف الجبائي)"
+    ]
     assert (
         rows[f"user:{people['a'].pk}"].context["incident_reference"]
         == breach["incident"]["reference"]
