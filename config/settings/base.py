@@ -288,6 +288,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["accounts.permissions.RolePermission"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "SecurityAlertStatusEnum": "incidents.models.SecurityAlert.Status",
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "ServiceOrderStatusEnum": "garage.models.ServiceOrder.Status",
+    },
 }
 
 # --- Audit ------------------------------------------------------------------------------------
