@@ -6,8 +6,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Security alerts and incidents"
 
     def ready(self):
-        from incidents import (  # noqa: F401 - registrations: checks, audit, signal receivers
+        from incidents import (  # noqa: F401 - registrations: checks, audit, registry, signals
             audit,
             checks,
+            personal_data,
             receivers,
         )

@@ -1,5 +1,7 @@
 """GET /api/alerts/ and its actions; new high alerts e-mailed and sent to Sentry, once."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -129,3 +131,18 @@ def test_medium_alerts_are_not_mailed(
 
     assert SecurityAlert.objects.get(detector="brute_force").severity == "medium"
     assert mailoutbox == [] and sentry_events == []
+
+
+def test_alerts_about_a_person_are_exported_and_lose_their_addresses_on_erasure(
+    high_alert, auth_client, admin_user
+):
+    victim_id = high_alert.evidence["user_id"]
+    client = auth_client(admin_user)
+    export = client.get(f"/api/users/{victim_id}/export/")
+    sections = json.loads(b"".join(export.streaming_content))["sections"]
+    assert [row["security_alert"] for row in sections["security_alerts"]] == [high_alert.pk]
+
+    assert client.post(f"/api/users/{victim_id}/erase/").status_code == 200
+
+    high_alert.refresh_from_db()
+    assert "ip" not in high_alert.evidence and high_alert.evidence["user_id"] == victim_id
