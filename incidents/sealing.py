@@ -93,8 +93,14 @@ def head_mac(head: SealHead) -> str:
 
 
 def _lock_head(stream: str) -> SealHead:
-    SealHead.objects.get_or_create(stream=stream)
+    head, created = SealHead.objects.get_or_create(stream=stream)
+    if created:
+        _save_head(head)
     return SealHead.objects.select_for_update().get(stream=stream)
+
+
+def _head_ok(head: SealHead) -> bool:
+    return hmac.compare_digest(head.mac, head_mac(head))
 
 
 def _save_head(head: SealHead) -> None:
@@ -123,7 +129,7 @@ def seal_pending(*, now: datetime | None = None) -> dict[str, int]:
 def _seal_stream(stream: str, cutoff: datetime) -> int:
     source = SOURCES[stream]
     head = _lock_head(stream)
-    if head.mac and not hmac.compare_digest(head.mac, head_mac(head)):
+    if not _head_ok(head):
         return 0  # a forged head is verify_audit's to report: never build on it
     if head.sealed_until is not None and cutoff <= head.sealed_until:
         return 0
@@ -185,8 +191,9 @@ def seal_refresh(*, model, pks, kind: str, reason: str = "", actor=None) -> int:
             entry.mac = entry_mac(stream, entry.seq, record_id, content)
         SealEntry.objects.bulk_update(entries.values(), ["retired", "mac"])
         count += len(entries)
-    _retire_prefix(head)
-    _save_head(head)
+    if _head_ok(head):  # a forged head stays forged: verify_audit reports it
+        _retire_prefix(head)
+        _save_head(head)
     if count:
         SealEvent.objects.create(kind=kind, stream=stream, count=count, reason=reason, actor=actor)
     return count
@@ -252,7 +259,7 @@ def _verify_stream(stream: str, source: Source, limit: int) -> tuple[list[Break]
         head = SealHead(stream=stream)
         head.mac = head_mac(head)
     breaks: list[Break] = []
-    if not hmac.compare_digest(head.mac, head_mac(head)):
+    if not _head_ok(head):
         breaks.append(Break(stream, "head", None))
     entries = (
         SealEntry.objects.filter(stream=stream)

@@ -195,3 +195,16 @@ def test_accept_re_seals_after_an_investigated_break(sealed, verify_audit):
         ).count()
         == 3
     )
+
+
+def test_a_forged_head_is_caught_and_no_re_seal_launders_it(sealed, auth_client, verify_audit):
+    _sql(
+        "UPDATE incidents_sealhead SET sealed_until = %s, mac = '' WHERE stream = 'auth_events'",
+        [timezone.now() - timedelta(days=30)],
+    )
+    assert auth_client(sealed).post("/api/delete_user_data/").status_code == 200
+
+    ok, _, err = verify_audit()
+
+    assert not ok
+    assert "auth_events: the seal head was altered" in err
