@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role, User
 from accounts.services import user_create
 from garage.models import Customer
+from garage.tests.factories import CustomerFactory
 from incidents.models import BlockedNetwork, Incident
 from notifications.models import Notification
 from privacy.keys import generate_key, get_keys, reset_keys_cache
@@ -308,3 +309,38 @@ def test_the_authority_report(breach, settings):
     assert "Nombre : 2" in text and "Sessions révoquées" in text
     kinds = [i["kind"] for i in action(breach, "timeline", method="get").json()]
     assert kinds.count("report_downloaded") == 2
+
+
+def test_a_walk_in_customer_read_by_the_attacker_is_affected_and_notified(breach):
+    walk_in = CustomerFactory(email="passant@exemple-client.tn")
+    assert breach["attacker"].get(f"/api/customers/{walk_in.pk}/").status_code == 200
+
+    people = action(breach, "affected", method="get").json()["people"]
+    notified = action(
+        breach, "notify", {"measures": ["m"], "recommended_actions": ["r"], "contact": "c"}
+    )
+
+    assert {"user_id": None, "customer_id": walk_in.pk} in [
+        {"user_id": p["user_id"], "customer_id": p["customer_id"]} for p in people
+    ]
+    assert notified.json()["queued"] == 3
+    row = Notification.objects.get(recipient_ref=f"customer:{walk_in.pk}")
+    assert row.channel == "email" and row.language == "fr"
+
+
+def test_scope_everyone_covers_every_customer(breach):
+    incident = breach["chef"].post(
+        URL,
+        {
+            "title": "Copie de la base de données",
+            "occurred_from": (timezone.now() - timedelta(days=1)).isoformat(),
+            "scope_everyone": True,
+        },
+        format="json",
+    ).json()
+
+    body = breach["chef"].get(f"{URL}{incident['id']}/affected/").json()
+
+    customers = User.objects.filter(role=Role.CUSTOMER).count()
+    assert body["count"] == customers == 4
+    assert "contact_details" in body["people"][0]["categories"]
