@@ -88,8 +88,9 @@ def alert_dispatch(*, alert_id: int) -> bool:
     logger.warning("Security alert %s: %s (%s)", alert.pk, alert.detector, alert.severity)
     try:
         sent = _email(alert)
-    except OSError:
-        logger.exception("Security alert %s: the e-mail could not be sent", alert.pk)
+    except OSError as exc:
+        # The class only: an SMTP error's message can quote the recipients' addresses.
+        logger.error("Security alert %s: e-mail not sent (%s)", alert.pk, type(exc).__name__)
         sent = 0
     _sentry(alert)
     logger.info("Security alert %s sent to %d super-admins", alert.pk, sent)
