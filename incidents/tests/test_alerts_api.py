@@ -1,6 +1,7 @@
 """GET /api/alerts/ and its actions; new high alerts e-mailed and sent to Sentry, once."""
 
 import json
+import socket
 
 import pytest
 from rest_framework.test import APIClient
@@ -146,3 +147,28 @@ def test_alerts_about_a_person_are_exported_and_lose_their_addresses_on_erasure(
 
     high_alert.refresh_from_db()
     assert "ip" not in high_alert.evidence and high_alert.evidence["user_id"] == victim_id
+
+
+def test_an_unreachable_mail_server_is_logged_without_addresses(
+    settings,
+    make_customer,
+    admin_user,
+    run_detectors,
+    caplog,
+    sentry_events,
+    django_capture_on_commit_callbacks,
+):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    _reuse(make_customer("nomail"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_detectors()
+
+    alert = SecurityAlert.objects.get(detector="refresh_reuse")
+    assert alert.notified_at is not None and len(sentry_events) == 1
+    assert f"Security alert {alert.pk}: e-mail not sent (ConnectionRefusedError)" in caplog.text
+    assert "chef@garage-ecar.tn" not in caplog.text

@@ -329,15 +329,19 @@ def test_a_walk_in_customer_read_by_the_attacker_is_affected_and_notified(breach
 
 
 def test_scope_everyone_covers_every_customer(breach):
-    incident = breach["chef"].post(
-        URL,
-        {
-            "title": "Copie de la base de données",
-            "occurred_from": (timezone.now() - timedelta(days=1)).isoformat(),
-            "scope_everyone": True,
-        },
-        format="json",
-    ).json()
+    incident = (
+        breach["chef"]
+        .post(
+            URL,
+            {
+                "title": "Copie de la base de données",
+                "occurred_from": (timezone.now() - timedelta(days=1)).isoformat(),
+                "scope_everyone": True,
+            },
+            format="json",
+        )
+        .json()
+    )
 
     body = breach["chef"].get(f"{URL}{incident['id']}/affected/").json()
 
