@@ -1,6 +1,7 @@
 """Reads for super-admins: alerts, incidents, the people an incident affected, its timeline."""
 
 import ipaddress
+import logging
 from dataclasses import dataclass, field
 
 from auditlog.models import LogEntry
@@ -15,7 +16,7 @@ from privacy.models import AccessRecord
 from privacy.registry import registry
 
 BLOCKS_CACHE_KEY = "incidents:blocked-networks"
-BLOCKS_CACHE_SECONDS = 30
+logger = logging.getLogger("ecar.security")
 
 # Whose data a row of each model is: the account itself, or a customer (who may have one).
 OWNERS = {
@@ -49,18 +50,28 @@ def incident_list(*, filters: dict | None = None):
     return queryset
 
 
+def blocked_networks_load() -> list[tuple]:
+    """(network, expires_at) of the blocks in force, from the table."""
+    return [
+        (ipaddress.ip_network(network), expires_at)
+        for network, expires_at in BlockedNetwork.objects.filter(
+            expires_at__gt=timezone.now()
+        ).values_list("network", "expires_at")
+    ]
+
+
 def blocked_networks_active() -> list[tuple]:
-    """(network, expires_at) of the blocks in force, cached briefly for the middleware."""
-    blocks = cache.get(BLOCKS_CACHE_KEY)
-    if blocks is None:
-        blocks = [
-            (ipaddress.ip_network(network), expires_at)
-            for network, expires_at in BlockedNetwork.objects.filter(
-                expires_at__gt=timezone.now()
-            ).values_list("network", "expires_at")
-        ]
-        cache.set(BLOCKS_CACHE_KEY, blocks, BLOCKS_CACHE_SECONDS)
-    return blocks
+    """The blocks in force as published in the shared cache (no database query per request).
+
+    Published when a block is made and again by every detectors pass, so a restarted cache
+    holds them again within minutes. A cache that cannot be read blocks nothing rather than
+    failing every request (the health check reports it).
+    """
+    try:
+        return cache.get(BLOCKS_CACHE_KEY) or []
+    except Exception:  # noqa: BLE001 - any cache client error: fail open, never a 500
+        logger.warning("Blocked networks: the cache cannot be read")
+        return []
 
 
 @dataclass

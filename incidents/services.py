@@ -26,7 +26,12 @@ from incidents.models import (
     SecurityAlert,
     Severity,
 )
-from incidents.selectors import BLOCKS_CACHE_KEY, incident_affected, person_contact
+from incidents.selectors import (
+    BLOCKS_CACHE_KEY,
+    blocked_networks_load,
+    incident_affected,
+    person_contact,
+)
 from notifications.services import notification_enqueue
 from privacy.keys import get_keys
 from privacy.rotation import RotationReport, encrypted_columns, rotate_column, rotate_stored_files
@@ -434,7 +439,7 @@ def incident_block_network(*, request, incident: Incident, network: str, hours: 
         incident=incident,
         created_by=request.user,
     )
-    transaction.on_commit(lambda: cache.delete(BLOCKS_CACHE_KEY))
+    transaction.on_commit(blocked_networks_publish)
     _event(
         incident,
         IncidentEvent.Kind.NETWORK_BLOCKED,
@@ -444,6 +449,11 @@ def incident_block_network(*, request, incident: Incident, network: str, hours: 
     )
     _contained(incident)
     return block
+
+
+def blocked_networks_publish() -> None:
+    """Put the blocks in force into the shared cache, where the middleware reads them."""
+    cache.set(BLOCKS_CACHE_KEY, blocked_networks_load(), timeout=None)
 
 
 @transaction.atomic

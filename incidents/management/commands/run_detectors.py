@@ -3,13 +3,14 @@
 from django.core.management.base import BaseCommand
 
 from incidents.sealing import seal_pending
-from incidents.services import detectors_run
+from incidents.services import blocked_networks_publish, detectors_run
 
 
 class Command(BaseCommand):
     help = (
         "Seal the auth events, access records and audit entries recorded since the last pass, "
-        "then run the detectors over them (a cursor per source: nothing is read twice)."
+        "then run the detectors over them (a cursor per source: nothing is read twice), and "
+        "publish the blocked networks to the cache."
     )
 
     def handle(self, *args, **options):
@@ -20,3 +21,5 @@ class Command(BaseCommand):
         for alert in result.created:
             self.stdout.write(f"new alert {alert.pk}: {alert.detector} ({alert.severity})")
         self.stdout.write(f"{len(result.created)} new alerts, {len(result.updated)} updated")
+        # The middleware reads blocks from the cache: restore them after a cache restart.
+        blocked_networks_publish()
