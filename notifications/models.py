@@ -37,6 +37,7 @@ class Notification(EncryptedModel):
     recipient_ref = models.CharField(max_length=64, db_index=True)
     dedupe_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # Attempts since enqueued (or requeued by an operator), counted against the maximum.
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)

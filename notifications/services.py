@@ -47,6 +47,13 @@ def notification_enqueue(
             "notification_enqueue must be called inside the caller's transaction.",
             code="not_in_transaction",
         )
+    arguments = {"template": template, "language": language, "channel": channel}
+    arguments |= {"address": address, "recipient_ref": recipient_ref, "dedupe_key": dedupe_key}
+    not_text = sorted(name for name, value in arguments.items() if not isinstance(value, str))
+    if not_text:
+        raise NotificationError(
+            f"These arguments must be strings: {', '.join(not_text)}.", code="invalid_argument"
+        )
     spec = TEMPLATES.get(template)
     if spec is None:
         raise NotificationError(
@@ -83,7 +90,7 @@ def notification_enqueue(
 
 def _language(language: str) -> str:
     """fr, ar or en; a regional tag counts as its language (fr-TN: fr), empty as the default."""
-    code = (language or "").strip().lower().replace("_", "-").partition("-")[0]
+    code = language.strip().lower().replace("_", "-").partition("-")[0]
     code = code or settings.NOTIFICATIONS_DEFAULT_LANGUAGE
     if code not in Language.values:
         raise NotificationError(
@@ -103,7 +110,7 @@ def _channel(channel: str) -> str:
 
 def _address(channel: str, address: str) -> str:
     """The address in its normal form; the error never repeats it."""
-    value = (address or "").strip()
+    value = address.strip()
     try:
         if channel == Channel.SMS:
             return normalise_phone(value)
@@ -115,7 +122,7 @@ def _address(channel: str, address: str) -> str:
 
 
 def _checked(value: str, pattern: re.Pattern, name: str, example: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
+    if not pattern.fullmatch(value):
         raise NotificationError(
             f"{name} must be an opaque id such as {example!r} (letters, digits, ':', '-', '_').",
             code=f"invalid_{name}",
@@ -205,7 +212,8 @@ def _attempt(notification: Notification) -> str:
     now = timezone.now()
     Delivery.objects.create(
         notification=notification,
-        attempt=attempt,
+        # Numbered over the message's whole life: a requeued message starts a new budget only.
+        attempt=Delivery.objects.filter(notification=notification).count() + 1,
         channel=notification.channel,
         attempted_at=now,
         outcome=outcome,
@@ -244,6 +252,16 @@ def retry_delay(attempt: int) -> timedelta:
     """Exponential backoff after failed attempt number `attempt` (1, 2, ...), capped."""
     seconds = settings.NOTIFICATIONS_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
     return timedelta(seconds=min(seconds, settings.NOTIFICATIONS_RETRY_MAX_SECONDS))
+
+
+@transaction.atomic
+def notification_requeue(*, ids: list[int]) -> int:
+    """Give failed notifications a fresh budget of attempts, due now; how many were requeued."""
+    requeued = Notification.objects.filter(pk__in=ids, status=Status.FAILED).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), finished_at=None
+    )
+    logger.info("notifications %s requeued", ", ".join(str(pk) for pk in sorted(ids)))
+    return requeued
 
 
 @transaction.atomic

@@ -36,3 +36,17 @@ def sms_messages(folder: Path) -> list[str]:
     if not folder.exists():
         return []
     return [path.read_text(encoding="utf-8") for path in sorted(folder.iterdir())]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """Django's SMTP backend talking to a local SMTP server; its mailbox."""
+    from notifications.tests.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_TIMEOUT = 10
+    yield server.mailbox
+    server.stop()

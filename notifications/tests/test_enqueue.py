@@ -66,6 +66,9 @@ def test_regional_tags_count_as_their_language_and_empty_is_french(given, stored
         ({"context": breach_context(occurred_from="20/11/2026")}, "invalid_context"),
         ({"context": breach_context(measures="none")}, "invalid_context"),
         ({"context": ["not", "a", "dict"]}, "invalid_context"),
+        ({"language": None}, "invalid_argument"),
+        ({"template": ["breach_notice"]}, "invalid_argument"),
+        ({"address": 21620123456}, "invalid_argument"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_writes_nothing(overrides, code):

@@ -193,3 +193,23 @@ def test_a_pass_stops_at_its_limit():
 
     assert run_worker("--limit", "2").strip() == "sent 2, to retry 0, failed 0"
     assert Notification.objects.filter(status=Status.PENDING).count() == 1
+
+
+def test_an_operator_requeues_a_failed_message_which_then_goes_out(settings):
+    settings.SMS_BACKEND = "notifications.sms.UnconfiguredSmsBackend"
+    failed = enqueue(channel="sms", address="+21698765432", dedupe_key="requeue:sms")
+    pending = enqueue(dedupe_key="requeue:pending")
+    Notification.objects.filter(pk=pending.pk).update(next_attempt_at=timezone.now() + timedelta(1))
+    run_worker()
+    settings.SMS_BACKEND = "notifications.sms.FileSmsBackend"  # the gateway is now configured
+
+    output = run_worker("--requeue", str(failed.pk), str(pending.pk))
+    sent = run_worker()
+
+    assert output.strip() == "requeued 1 of 2"
+    assert sent.strip() == "sent 1, to retry 0, failed 0"
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (Status.SENT, 1)
+    deliveries = list(failed.deliveries.all())
+    assert [(d.attempt, d.outcome) for d in deliveries] == [(1, Outcome.FAILED), (2, Outcome.SENT)]
+    assert Notification.objects.get(pk=pending.pk).status == Status.PENDING

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from notifications.services import notification_deliver_due
+from notifications.services import notification_deliver_due, notification_requeue
 
 
 class Command(BaseCommand):
@@ -27,8 +27,19 @@ class Command(BaseCommand):
             help="Seconds between passes with --loop (default: NOTIFICATIONS_POLL_SECONDS).",
         )
         parser.add_argument("--limit", type=int, help="At most this many messages per pass.")
+        parser.add_argument(
+            "--requeue",
+            nargs="+",
+            type=int,
+            metavar="ID",
+            help="Put these failed notifications back in the outbox (fresh attempts), then exit.",
+        )
 
-    def handle(self, *args, loop, interval, limit, **options):
+    def handle(self, *args, loop, interval, limit, requeue, **options):
+        if requeue:
+            count = notification_requeue(ids=requeue)
+            self.stdout.write(f"requeued {count} of {len(set(requeue))}")
+            return
         if interval <= 0:
             raise CommandError("--interval must be positive.")
         if limit is not None and limit < 1:
