@@ -25,6 +25,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
             "username",
             "role",
             "is_active",
+            "password_change_required",
             "is_staff",
             "is_superuser",
             "groups",
@@ -84,7 +85,18 @@ class UserAdmin(DjangoUserAdmin, AccessRecordedAdmin):
     readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Access", {"fields": ("role", "is_active", "is_staff", "is_superuser")}),
+        (
+            "Access",
+            {
+                "fields": (
+                    "role",
+                    "is_active",
+                    "password_change_required",
+                    "is_staff",
+                    "is_superuser",
+                )
+            },
+        ),
         ("Permissions", {"fields": ("groups", "user_permissions"), "classes": ("collapse",)}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -68,6 +68,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Every access token carries the generation it was issued under; bumping it ends them all.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Set by incident containment: until the password is changed, only the change is allowed.
+    password_change_required = models.BooleanField(
+        default=False, help_text="The user must change their password before anything else."
+    )
 
     objects = UserManager()
 
@@ -98,6 +102,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role == Role.SUPER_ADMIN
 
 
+class Language(models.TextChoices):
+    FRENCH = "fr", "Français"
+    ARABIC = "ar", "العربية"
+    ENGLISH = "en", "English"
+
+
 class Profile(EncryptedModel):
     """A user's contact details: every value encrypted, e-mail and phone findable by blind index."""
 
@@ -113,6 +123,8 @@ class Profile(EncryptedModel):
     phone = EncryptedCharField(max_length=20, null=True, blank=True, validators=[validate_phone])
     phone_index = BlindIndexField(source="phone", normaliser=normalise_phone)
     address = EncryptedTextField(max_length=500, blank=True, default="")
+    # The language messages to this person are written in (notifications).
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.FRENCH)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

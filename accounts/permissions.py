@@ -4,6 +4,7 @@ A view without the declaration admits nobody (and a test walking the URL configu
 `PUBLIC` is the explicit declaration for the few views anyone may call (login, health, schema).
 """
 
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from accounts.models import Role
@@ -13,6 +14,13 @@ ALL_ROLES = frozenset(Role.values)
 STAFF = frozenset({Role.SUPER_ADMIN, Role.TECHNICIAN})
 SUPER_ADMIN = frozenset({Role.SUPER_ADMIN})
 CUSTOMER = frozenset({Role.CUSTOMER})
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The account must change its password (incident containment) before anything else."""
+
+    default_detail = "Change your password first (POST /api/password/change/)."
+    default_code = "password_change_required"
 
 
 def declared_roles(view) -> frozenset | None:
@@ -32,7 +40,11 @@ class RolePermission(BasePermission):
         if roles is PUBLIC:
             return True
         user = request.user
-        return bool(user and user.is_authenticated and user.role in roles)
+        if not (user and user.is_authenticated and user.role in roles):
+            return False
+        if user.password_change_required and not getattr(view, "password_change_view", False):
+            raise PasswordChangeRequired()
+        return True
 
     def has_object_permission(self, request, view, obj):
         return self.has_permission(request, view)

@@ -19,6 +19,7 @@ from privacy.registry import (
     purge,
     registry,
 )
+from privacy.signals import records_changed
 
 
 def _account_export(user):
@@ -61,6 +62,7 @@ def _contact_export(user):
             "email": profile.email,
             "phone": profile.phone,
             "address": profile.address,
+            "language": profile.language,
             "updated_at": profile.updated_at,
         }
 
@@ -85,9 +87,11 @@ def _auth_events_export(user):
 
 def _auth_events_erase(user) -> ErasureResult:
     """Unlink the person's events and drop where they came from; the counts stay for security."""
-    updated = AuthEvent.objects.filter(user=user).update(
+    events = list(AuthEvent.objects.filter(user=user).values_list("pk", flat=True))
+    updated = AuthEvent.objects.filter(pk__in=events).update(
         user=None, ip=None, user_agent="", username_digest=""
     )
+    records_changed(AuthEvent, events, reason="erasure")
     return ErasureResult(erased=updated)
 
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from accounts.models import Role, User
+from accounts.models import Language, Role, User
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -41,6 +41,11 @@ class TokenPairSerializer(serializers.Serializer):
 
 class LoginOutputSerializer(TokenPairSerializer):
     user = UserSummarySerializer()
+    password_change_required = serializers.BooleanField(
+        required=False,
+        help_text="Present (true) when every call but POST /api/password/change/ is refused "
+        "until the password is changed.",
+    )
     csrf_token = serializers.CharField(
         required=False, help_text="Cookie mode only: send it back as X-CSRFToken."
     )
@@ -65,6 +70,7 @@ class MeOutputSerializer(serializers.Serializer):
     email = serializers.EmailField(allow_null=True)
     phone = serializers.CharField(allow_null=True, help_text="E.164, e.g. +21620123456.")
     address = serializers.CharField()
+    language = serializers.ChoiceField(choices=Language.choices)
 
 
 class MeUpdateInputSerializer(serializers.Serializer):
@@ -76,6 +82,9 @@ class MeUpdateInputSerializer(serializers.Serializer):
     )
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices, required=False, help_text="Language of messages to you."
+    )
     current_password = serializers.CharField(
         required=False,
         write_only=True,

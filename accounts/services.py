@@ -70,7 +70,7 @@ def user_create(
     return user
 
 
-CONTACT_FIELDS = ("full_name", "email", "phone", "address")
+CONTACT_FIELDS = ("full_name", "email", "phone", "address", "language")
 # Changing where the account can be reached needs the current password (account takeover).
 SENSITIVE_CONTACT_FIELDS = ("email", "phone")
 
@@ -215,6 +215,8 @@ def token_refresh(*, request, raw_token: str) -> dict:
         if outstanding is None:
             raise _invalid_token()
         user = User.objects.get(pk=outstanding.user_id)
+        if user.password_change_required:
+            raise password_change_required_error()
         if _blacklist_once(outstanding):
             RotatedRefreshToken.objects.create(token=outstanding)
             reused = False
@@ -255,6 +257,30 @@ def user_revoke_sessions(*, request, user: User) -> None:
 
 
 @transaction.atomic
+def user_require_password_change(*, request, user: User) -> None:
+    """End every session of a user and admit only a password change at their next login."""
+    user.password_change_required = True
+    user.save(update_fields=["password_change_required"])
+    user_revoke_sessions(request=request, user=user)
+
+
+@transaction.atomic
+def user_deactivate(*, request, user: User) -> None:
+    """Disable a login and end every session of it at once."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    user_revoke_sessions(request=request, user=user)
+
+
+def password_change_required_error() -> ApplicationError:
+    return ApplicationError(
+        "Change your password first: log in, then POST /api/password/change/.",
+        code="password_change_required",
+        status_code=403,
+    )
+
+
+@transaction.atomic
 def auth_logout(*, request, raw_token: str) -> None:
     """Blacklist a refresh token and end its user's access tokens; idempotent."""
     payload = _decode_refresh(raw_token)
@@ -279,7 +305,8 @@ def password_change(*, request, user: User, current_password: str, new_password:
         )
     password_policy_check(new_password, user, field="new_password")
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.password_change_required = False
+    user.save(update_fields=["password", "password_change_required"])
     _revoke(user)
     auth_event_record(request=request, kind=AuthEvent.Kind.PASSWORD_CHANGED, user=user)
     return token_pair(user)

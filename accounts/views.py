@@ -84,6 +84,8 @@ class LoginApi(APIView):
         )
         cookie = data.validated_data["cookie"]
         extra = {"user": UserSummarySerializer(user).data}
+        if user.password_change_required:
+            extra["password_change_required"] = True
         if cookie:
             extra["csrf_token"] = get_token(request._request)
         return _pair_response(tokens, cookie=cookie, extra=extra)
@@ -133,6 +135,7 @@ class PasswordChangeApi(APIView):
     """Change one's password: every other session ends, a new token pair is returned."""
 
     allowed_roles = ALL_ROLES
+    password_change_view = True
 
     @extend_schema(request=PasswordChangeInputSerializer, responses={200: TokenPairSerializer})
     def post(self, request):

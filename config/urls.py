@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include("garage.urls")),
     path("api/", include("privacy.urls")),
     path("api/", include("invoices.urls")),
+    path("api/", include("incidents.urls")),
     path("api/health/", views.HealthApi.as_view(), name="health"),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     path("api/docs/", DocsApi.as_view(url_name="schema"), name="docs"),

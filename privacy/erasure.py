@@ -8,15 +8,20 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 
+from privacy.signals import records_changed
+
 ERASED = "[erased]"
 
 
 def audit_scrub(model, pks) -> int:
     """Remove personal data from django-auditlog rows about these objects; keep when and what."""
     content_type = ContentType.objects.get_for_model(model)
-    return LogEntry.objects.filter(
-        content_type=content_type, object_pk__in=[str(pk) for pk in pks]
-    ).update(
+    entries = list(
+        LogEntry.objects.filter(
+            content_type=content_type, object_pk__in=[str(pk) for pk in pks]
+        ).values_list("pk", flat=True)
+    )
+    updated = LogEntry.objects.filter(pk__in=entries).update(
         object_repr=ERASED,
         changes={},
         changes_text="",
@@ -24,11 +29,16 @@ def audit_scrub(model, pks) -> int:
         additional_data=None,
         remote_addr=None,
     )
+    records_changed(LogEntry, entries, reason="erasure")
+    return updated
 
 
 def audit_scrub_actor(user) -> int:
     """Forget where a person's own actions came from (their IP addresses)."""
-    return LogEntry.objects.filter(actor=user).update(remote_addr=None, actor_email=None)
+    entries = list(LogEntry.objects.filter(actor=user).values_list("pk", flat=True))
+    updated = LogEntry.objects.filter(pk__in=entries).update(remote_addr=None, actor_email=None)
+    records_changed(LogEntry, entries, reason="erasure")
+    return updated
 
 
 def ledger_path() -> Path:

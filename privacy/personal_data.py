@@ -13,6 +13,7 @@ from privacy.registry import (
     registry,
 )
 from privacy.selectors import access_record_list
+from privacy.signals import records_changed
 
 
 def _consents_export(user):
@@ -52,8 +53,12 @@ def reader_name(actor) -> str:
 
 def _access_records_erase(user) -> ErasureResult:
     """Unlink the reads of the person's data; the rows stay (pseudonymous) for accountability."""
-    updated = AccessRecord.objects.filter(subject_user=user).update(subject_user=None, ip=None)
-    AccessRecord.objects.filter(actor=user).update(ip=None)  # where a staff member read from
+    about = list(AccessRecord.objects.filter(subject_user=user).values_list("pk", flat=True))
+    updated = AccessRecord.objects.filter(pk__in=about).update(subject_user=None, ip=None)
+    # Where a staff member read from.
+    by = list(AccessRecord.objects.filter(actor=user).values_list("pk", flat=True))
+    AccessRecord.objects.filter(pk__in=by).update(ip=None)
+    records_changed(AccessRecord, {*about, *by}, reason="erasure")
     return ErasureResult(erased=updated)
 
 

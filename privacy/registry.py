@@ -8,7 +8,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
+
+from privacy.signals import records_changed
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,12 @@ def purge(queryset, dry_run: bool) -> int:
     """Delete a queryset's rows (or only count them on a dry run); how many rows."""
     if dry_run:
         return queryset.count()
-    # The model's own rows, not the rows deleted with them by cascade.
-    return queryset.delete()[1].get(queryset.model._meta.label, 0)
+    with transaction.atomic():
+        pks = list(queryset.values_list("pk", flat=True))
+        # The model's own rows, not the rows deleted with them by cascade.
+        deleted = queryset.filter(pk__in=pks).delete()[1]
+        records_changed(queryset.model, pks, reason="retention")
+    return deleted.get(queryset.model._meta.label, 0)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,13 @@ def test_each_role_reads_its_own_details(auth_client, role):
     response = auth_client(user).get(ME)
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"id": user.pk, "username": "hedi", "role": role, **CONTACT}
+    assert response.json() == {
+        "id": user.pk,
+        "username": "hedi",
+        "role": role,
+        **CONTACT,
+        "language": "fr",
+    }
 
 
 def test_user_without_contact_details_reads_empty_values(auth_client):
@@ -88,6 +94,7 @@ def test_user_without_contact_details_reads_empty_values(auth_client):
         "email": None,
         "phone": None,
         "address": "",
+        "language": "fr",
     }
 
 
@@ -102,6 +109,18 @@ def test_response_never_includes_ciphertext_or_indexes(auth_client):
 
 
 # --- updating non-sensitive fields ---------------------------------------------------------
+
+
+def test_language_of_messages_changes_without_password(auth_client):
+    user = make("hedi")
+
+    response = auth_client(user).patch(ME, {"language": "ar"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["language"] == "ar"
+    assert Profile.objects.get(user=user).language == "ar"
+    bad = auth_client(user).patch(ME, {"language": "de"}, format="json")
+    assert bad.status_code == 400 and "language" in bad.json()["errors"]
 
 
 def test_full_name_and_address_change_without_password(auth_client):

@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "invoices",
     "notifications",
     "backups",
+    "incidents",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "accounts.middleware.ClientIPMiddleware",
     "accounts.middleware.AdminAllowListMiddleware",
+    "incidents.middleware.BlockedNetworkMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -321,11 +323,45 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["accounts.permissions.RolePermission"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "SecurityAlertStatusEnum": "incidents.models.SecurityAlert.Status",
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "ServiceOrderStatusEnum": "garage.models.ServiceOrder.Status",
+    },
 }
 
 # --- Audit ------------------------------------------------------------------------------------
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- Tamper evidence, detectors, alerts and incidents (incidents/) ----------------------------
+
+# HMAC-SHA256 key of the audit seals: 32 random bytes, urlsafe base64 (dev generates one).
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", "")
+# Records younger than this wait for the next pass: their transaction may not be committed yet.
+SECURITY_RECORD_GRACE_SECONDS = int(env("SECURITY_RECORD_GRACE_SECONDS", "120"))
+# Detector thresholds: an alert when the count within the window reaches the threshold.
+DETECT_BRUTE_FORCE_FAILURES = int(env("DETECT_BRUTE_FORCE_FAILURES", "10"))
+DETECT_BRUTE_FORCE_MINUTES = int(env("DETECT_BRUTE_FORCE_MINUTES", "15"))
+DETECT_STUFFING_ACCOUNTS = int(env("DETECT_STUFFING_ACCOUNTS", "8"))
+DETECT_STUFFING_MINUTES = int(env("DETECT_STUFFING_MINUTES", "15"))
+DETECT_MASS_READ_PEOPLE = int(env("DETECT_MASS_READ_PEOPLE", "25"))
+DETECT_MASS_READ_MINUTES = int(env("DETECT_MASS_READ_MINUTES", "10"))
+DETECT_EXPORT_BURST = int(env("DETECT_EXPORT_BURST", "5"))
+DETECT_ERASURE_BURST = int(env("DETECT_ERASURE_BURST", "5"))
+DETECT_BURST_MINUTES = int(env("DETECT_BURST_MINUTES", "60"))
+DETECT_ADMIN_NETWORK_PREFIX_V4 = int(env("DETECT_ADMIN_NETWORK_PREFIX_V4", "24"))
+DETECT_ADMIN_NETWORK_PREFIX_V6 = int(env("DETECT_ADMIN_NETWORK_PREFIX_V6", "48"))
+DETECT_ADMIN_NETWORK_HISTORY_DAYS = int(env("DETECT_ADMIN_NETWORK_HISTORY_DAYS", "90"))
+DETECT_INACTIVE_DAYS = int(env("DETECT_INACTIVE_DAYS", "180"))
+# Staff activity outside these local hours and weekdays (Monday = 0) is reported.
+DETECT_STAFF_HOURS = env("DETECT_STAFF_HOURS", "07:00-20:00")
+DETECT_STAFF_WEEKDAYS = [int(day) for day in env_list("DETECT_STAFF_WEEKDAYS", "0,1,2,3,4,5")]
+# The same pattern again within this many hours updates the open alert instead of a new one.
+ALERT_DEDUPE_HOURS = int(env("ALERT_DEDUPE_HOURS", "24"))
+# Who the garage is and how people reach it about a breach (notices and the INPDP report).
+INCIDENT_CONTROLLER = env("INCIDENT_CONTROLLER", "ECAR garage")
+INCIDENT_CONTACT = env("INCIDENT_CONTACT", "")
 
 # --- Logging ----------------------------------------------------------------------------------
 

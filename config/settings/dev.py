@@ -11,6 +11,7 @@ DEBUG = True
 SECRET_KEY = env("SECRET_KEY", "") or dev_secret("django_secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 REFRESH_COOKIE_SECURE = False
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY", "") or dev_secret("audit_seal_key", 32)
 # Messages from the outbox are printed, not sent.
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 SMS_BACKEND = env("SMS_BACKEND", "notifications.sms.ConsoleSmsBackend")

@@ -3,6 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, env_list
+from incidents.keys import seal_key_problems
 from privacy.keys import read_key_file, validate_key_config
 
 from .base import *  # noqa: F403
@@ -73,6 +74,11 @@ if TEIF_ENABLED:
         load_identity(TEIF_SIGNING_CERT, TEIF_SIGNING_PASSPHRASE_FILE)
     except CertificateError as exc:
         raise ImproperlyConfigured(f"TEIF_ENABLED is on but {exc}") from None
+
+# Audit seals: without their key, tampering with the security records would go unnoticed.
+AUDIT_SEAL_KEY = env("AUDIT_SEAL_KEY")
+if seal_key_problems(AUDIT_SEAL_KEY):
+    raise ImproperlyConfigured("AUDIT_SEAL_KEY: " + " ".join(seal_key_problems(AUDIT_SEAL_KEY)))
 
 # --- Security switches ------------------------------------------------------------------------
 

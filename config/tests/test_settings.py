@@ -53,6 +53,7 @@ def production_env():
         "BACKUP_SFTP_KEY_FILE": "/etc/ecar/sftp_ed25519",
         "BACKUP_SFTP_KNOWN_HOSTS": "/etc/ecar/sftp_known_hosts",
         "DATA_RESIDENCY_ALLOWED_HOSTS": "backup.example.tn",
+        "AUDIT_SEAL_KEY": generate_key(),
     }
 
 
@@ -98,6 +99,14 @@ def test_missing_secret_key_is_refused(production_env):
 )
 def test_weak_secret_key_is_refused(production_env, weak):
     assert_refused(run(SETUP, {**production_env, "SECRET_KEY": weak}), "SECRET_KEY")
+
+
+@pytest.mark.parametrize("value", [None, "short", "A" * 43])
+def test_missing_or_weak_audit_seal_key_is_refused(production_env, value):
+    env = without(production_env, "AUDIT_SEAL_KEY")
+    if value is not None:
+        env["AUDIT_SEAL_KEY"] = value
+    assert_refused(run(SETUP, env), "AUDIT_SEAL_KEY")
 
 
 def test_missing_allowed_hosts_is_refused(production_env):

@@ -30,6 +30,9 @@ from garage.services.appointments import GARAGE_TIMEZONE
 from garage.services.customers import customer_create
 from garage.tests.factories import ServiceFactory
 from garage.tests.order_helpers import order_in, order_with_lines
+from incidents.detectors import Finding
+from incidents.models import SecurityAlert
+from incidents.services import alert_raise
 from invoices import services as invoice_services
 from invoices.tests.helpers import seller
 from notifications.models import Notification
@@ -280,6 +283,17 @@ def rich_person(n: int, tag: str, *, admin, admin_client: APIClient, ip: str) ->
             recipient_ref=f"user:{user.pk}",
             dedupe_key=f"appointment:{appointment.pk}:email",
         )
+
+    # A detector noticed their login after a long absence: a security alert naming them.
+    alert_raise(
+        finding=Finding(
+            SecurityAlert.Detector.INACTIVE_LOGIN,
+            "medium",
+            f"inactive_login:{user.pk}",
+            timezone.now(),
+            {"user_id": user.pk, "days_inactive": 200, "first_login": False, "ip": ip},
+        )
+    )
 
     # The front desk reads their record: an access record about them.
     assert admin_client.get(f"/api/customers/{customer.pk}/").status_code == 200

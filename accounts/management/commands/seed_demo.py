@@ -136,4 +136,6 @@ def demo_contact(rng: random.Random, username: str) -> dict:
         "email": f"{username}@demo.ecar.tn",
         "phone": "+216" + rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}",
         "address": f"{rng.randint(1, 120)} {street}, {city}",
+        # Not drawn from rng: the rest of the demo data stays what it was.
+        "language": ("fr", "ar", "fr", "en")[sum(map(ord, username)) % 4],
     }
