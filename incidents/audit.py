@@ -6,5 +6,8 @@ from incidents.models import BlockedNetwork, Incident, IncidentEvent, SecurityAl
 from privacy.audit import register_personal_model
 
 register_personal_model(Incident)
-for model in (SecurityAlert, IncidentEvent, BlockedNetwork):
+# The evidence is the alert's own record (and erasure drops addresses from it): its diffs are
+# not copied into the audit log, only who changed the status and when.
+auditlog.register(SecurityAlert, exclude_fields=["evidence", "occurrences", "last_seen"])
+for model in (IncidentEvent, BlockedNetwork):
     auditlog.register(model)
