@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "accounts.middleware.ClientIPMiddleware",
     "accounts.middleware.AdminAllowListMiddleware",
+    "config.middleware.ApiNoStoreMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -61,6 +62,9 @@ MIDDLEWARE = [
     "accounts.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that their refusals carry the headers above; still before any view's CSRF check.
+    "config.middleware.ApiRoutingMiddleware",
+    "config.middleware.RequestLimitsMiddleware",
 ]
 
 TEMPLATES = [
@@ -120,6 +124,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # anything bigger is not accepted by the only upload handler.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
+# Request limits (config/middleware.py), checked before parsing: a multipart body may carry one
+# document (DOCUMENT_MAX_BYTES) plus the form's overhead; nginx's client_max_body_size is the same.
+API_MAX_UPLOAD_BYTES = FILE_UPLOAD_MAX_MEMORY_SIZE
+API_JSON_MAX_DEPTH = 32
 
 # --- Encryption keys (privacy/keys.py) --------------------------------------------------------
 # Either the three variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
@@ -210,7 +218,7 @@ REST_FRAMEWORK = {
     # Deny by default: authenticated, and the view must declare the caller's role.
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "config.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
