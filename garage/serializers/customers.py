@@ -4,23 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from config.serializers import RejectUnknownFieldsMixin
 from garage.models import Customer
-
-
-class RejectUnknownFieldsMixin:
-    """Refuse fields the serializer does not declare instead of silently dropping them.
-
-    A client sending `customer`, `user` or `kind` where its role may not set them learns so
-    (400), rather than believing the change was made.
-    """
-
-    def validate(self, attrs):
-        unknown = set(getattr(self, "initial_data", {}) or {}) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["This field cannot be changed here."] for name in sorted(unknown)}
-            )
-        return super().validate(attrs)
 
 
 # A named enum component: several garage models have a `kind`, each with its own choices.

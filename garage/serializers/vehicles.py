@@ -3,8 +3,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from garage.models import Customer, OdometerReading, Vehicle, VehicleDocument
-from garage.serializers.customers import RejectUnknownFieldsMixin
 
 MAX_KM = 9_999_999
 

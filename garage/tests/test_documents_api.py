@@ -170,8 +170,8 @@ def test_an_upload_at_the_limit_is_accepted(auth_client):
     assert response.json()["size"] == settings.DOCUMENT_MAX_BYTES
 
 
-def test_a_body_too_large_to_be_kept_in_memory_is_file_too_large_not_missing(auth_client):
-    """Past FILE_UPLOAD_MAX_MEMORY_SIZE the upload handler drops the file: answer by length."""
+def test_a_body_too_large_to_be_kept_in_memory_is_refused_before_parsing(auth_client):
+    """Past the multipart limit the body is refused by its length, before any parsing."""
     alice = customer_user("alice")
     vehicle = vehicle_of(alice)
     content = b"%PDF-1.7\n" + b"0" * (settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1024)
@@ -181,7 +181,7 @@ def test_a_body_too_large_to_be_kept_in_memory_is_file_too_large_not_missing(aut
     )
 
     assert response.status_code == 413
-    assert response.json()["code"] == "file_too_large"
+    assert response.json()["code"] == "request_too_large"
     assert not StoredFile.objects.exists()
 
 

@@ -172,7 +172,10 @@ class VehicleDocumentListApi(GenericAPIView):
         responses={
             201: VehicleDocumentOutputSerializer,
             400: OpenApiResponse(description="Not a PDF, JPEG or PNG: code invalid_file_type."),
-            413: OpenApiResponse(description="Larger than 10 MB: code file_too_large."),
+            413: OpenApiResponse(
+                description="Larger than 10 MB: code file_too_large "
+                "(request_too_large for a whole body past the upload limit)."
+            ),
         },
     )
     def post(self, request, vehicle_pk):
