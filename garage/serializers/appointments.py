@@ -104,7 +104,7 @@ class AppointmentCheckInOutputSerializer(serializers.Serializer):
     service_order = serializers.IntegerField(help_text="Id of the service order just opened.")
 
 
-class AvailabilityQuerySerializer(serializers.Serializer):
+class AvailabilityQuerySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     date = serializers.DateField(help_text="YYYY-MM-DD")
 
 
