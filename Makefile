@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Test workers (pytest-xdist): one per CPU; `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint migrate seed bench check-deploy clean audit
 
@@ -25,7 +27,7 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,6 +36,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/bench_privacy.py
+	$(BIN)/python bench/bench_backups.py
+	$(BIN)/python bench/bench_teif.py
 
 # pip-audit on the pinned requirements and bandit on the code; prints what it could not check.
 audit: $(STAMP)
