@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = ["accounts", "config", "garage", "invoices", "privacy", "deploy"]
+# Every app (a folder with an apps.py), the project package and deploy/.
+CODE = sorted({p.parent.name for p in ROOT.glob("*/apps.py")} | {"config", "deploy"})
 logger = logging.getLogger("ecar.audit")
 
 
