@@ -3,10 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 # Test workers (pytest-xdist): one per CPU; `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint migrate seed bench check-deploy clean
+.PHONY: run test lint migrate seed bench check-deploy clean audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,7 @@ migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo
@@ -37,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_privacy.py
 	$(BIN)/python bench/bench_backups.py
 	$(BIN)/python bench/bench_teif.py
+
+# pip-audit on the pinned requirements and bandit on the code; prints what it could not check.
+audit: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-audit.txt
+	$(BIN)/python deploy/security_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,7 +1,8 @@
 """Bearer-token authentication that also honours revocation by token generation."""
 
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tokens import GENERATION_CLAIM
 
@@ -13,6 +14,15 @@ class JWTAuthentication(authentication.JWTAuthentication):
     which ends every access token issued before at once instead of when it expires. The user row
     is loaded on every request anyway, so the check costs no extra query.
     """
+
+    def get_validated_token(self, raw_token):
+        """The access token, refused as `token_expired` (refresh it) or `token_invalid` (log in)."""
+        try:
+            return AccessToken(raw_token)
+        except ExpiredTokenError as exc:
+            raise AuthenticationFailed("Access token has expired.", code="token_expired") from exc
+        except TokenError as exc:
+            raise AuthenticationFailed("Access token is invalid.", code="token_invalid") from exc
 
     def get_user(self, validated_token):
         user = super().get_user(validated_token)

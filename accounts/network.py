@@ -6,7 +6,7 @@ from functools import lru_cache
 from django.conf import settings
 
 # No usable peer address (e.g. a unix-socket upstream): all such requests share one bucket.
-UNKNOWN_IP = "0.0.0.0"  # noqa: S104 - a placeholder address, not a bind address
+UNKNOWN_IP = "0.0.0.0"  # noqa: S104  # nosec B104 - a placeholder address, not a bind address
 
 
 @lru_cache(maxsize=8)

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from accounts.models import Language, Role, User
+from config.serializers import RejectUnknownFieldsMixin
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -12,7 +13,7 @@ class UserSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CookieModeSerializer(serializers.Serializer):
+class CookieModeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     cookie = serializers.BooleanField(
         default=False,
         help_text="Web clients: deliver the refresh token only in an HttpOnly cookie.",
@@ -24,7 +25,7 @@ class LoginInputSerializer(CookieModeSerializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     refresh = serializers.CharField(
         required=False,
         max_length=4096,
@@ -73,7 +74,7 @@ class MeOutputSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=Language.choices)
 
 
-class MeUpdateInputSerializer(serializers.Serializer):
+class MeUpdateInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Contact details only: username, role and flags are not writable here."""
 
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -92,11 +93,3 @@ class MeUpdateInputSerializer(serializers.Serializer):
         max_length=4096,
         help_text="Required to change the e-mail address or the phone number.",
     )
-
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["This field cannot be changed here."] for name in sorted(unknown)}
-            )
-        return attrs

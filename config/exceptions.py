@@ -1,14 +1,22 @@
 """One error shape for the whole API: {"detail": str, "code": str, "errors"?: {...}}."""
 
+import logging
 import math
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import DataError
 from django.http import Http404
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger("ecar.errors")
 
 
 class ApplicationError(Exception):
@@ -51,6 +59,18 @@ def api_exception_handler(exc, context):
         if retry_after:
             response["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return response
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        # A body past the limits that its Content-Length did not announce (multipart parts).
+        logger.warning("Refused %s: %s", type(exc).__name__, context["request"].path)
+        if isinstance(exc, RequestDataTooBig):
+            return Response(
+                error_body("Request body too large.", "request_too_large"),
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        return Response(
+            error_body("Too many form fields.", "too_many_fields"),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, OverflowError | DataError):
         # A number too large for its column (an id or a filter value from the client).
         return Response(

@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/health/", views.HealthApi.as_view(), name="health"),
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     path("api/docs/", DocsApi.as_view(url_name="schema"), name="docs"),
+    path("api/csp-report/", views.CspReportApi.as_view(), name="csp-report"),
     re_path(r"^api/", views.api_not_found),
 ]
 

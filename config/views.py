@@ -1,6 +1,7 @@
 """Project-wide views: JSON error pages for the API and the health probe."""
 
 import logging
+from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from django.db import connection
@@ -12,6 +13,7 @@ from django.views.defaults import (
     permission_denied,
     server_error,
 )
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -19,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import PUBLIC
 from config.exceptions import error_body
+from config.parsers import JSONParser
 
 logger = logging.getLogger("ecar.health")
 
@@ -96,3 +99,68 @@ def _cache_ok():
     cache.set("health-probe", "1", 5)
     if cache.get("health-probe") != "1":
         raise RuntimeError("cache read-back failed")
+
+
+class CspReportParser(JSONParser):
+    """Browsers send violation reports as application/csp-report or application/reports+json."""
+
+    media_type = "application/csp-report"
+
+
+class ReportingApiParser(JSONParser):
+    media_type = "application/reports+json"
+
+
+class CspReportApi(APIView):
+    """Content-Security-Policy violation reports, logged without personal data."""
+
+    allowed_roles = PUBLIC
+    authentication_classes = []
+    parser_classes = [CspReportParser, ReportingApiParser, JSONParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None})
+    def post(self, request):
+        data = request.data
+        reports = data if isinstance(data, list) else [data]
+        for report in reports[:CSP_REPORTS_PER_REQUEST]:
+            violation = _violation(report)
+            if violation is not None:
+                csp_logger.warning(
+                    "CSP violation: %s blocked %s on %s",
+                    violation["directive"],
+                    violation["blocked"],
+                    violation["page"],
+                )
+        return Response(status=204)
+
+
+CSP_REPORTS_PER_REQUEST = 20
+csp_logger = logging.getLogger("ecar.csp")
+
+
+def _violation(report) -> dict | None:
+    """Directive, blocked origin and page path of one report, nothing that may be personal."""
+    if not isinstance(report, dict):
+        return None
+    body = report.get("csp-report") or report.get("body")
+    if not isinstance(body, dict):
+        return None
+    directive = body.get("effective-directive") or body.get("effectiveDirective") or ""
+    blocked = body.get("blocked-uri") or body.get("blockedURL") or ""
+    page = body.get("document-uri") or body.get("documentURL") or ""
+    return {
+        "directive": _token(directive),
+        "blocked": _origin(blocked),
+        "page": urlsplit(str(page)).path[:200] or "-",
+    }
+
+
+def _origin(value) -> str:
+    parts = urlsplit(str(value))
+    if parts.scheme and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"[:200]
+    return _token(value)  # "inline", "eval", "data", ...
+
+
+def _token(value) -> str:
+    return "".join(ch for ch in str(value)[:40] if ch.isalnum() or ch in "-_") or "-"

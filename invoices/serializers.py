@@ -5,6 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from invoices.models import (
     MONEY,
     QUANTITY,
@@ -272,16 +273,16 @@ class CreditNoteListOutputSerializer(DocumentTotalsMixin, serializers.ModelSeria
 # --- Input --------------------------------------------------------------------------------------
 
 
-class InvoiceCreateInputSerializer(serializers.Serializer):
+class InvoiceCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     service_order = serializers.IntegerField(min_value=1)
 
 
-class InvoiceUpdateInputSerializer(serializers.Serializer):
+class InvoiceUpdateInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     due_date = serializers.DateField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
 
-class LineInputSerializer(serializers.Serializer):
+class LineInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     kind = LineKindField(default=Line.Kind.OTHER)
     description = serializers.CharField(max_length=200)
     quantity = serializers.DecimalField(**QUANTITY, min_value=Decimal("0.001"))
@@ -289,14 +290,14 @@ class LineInputSerializer(serializers.Serializer):
     tva_rate = serializers.DecimalField(**RATE, min_value=Decimal("0.00"))
 
 
-class PaymentInputSerializer(serializers.Serializer):
+class PaymentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     method = PaymentMethodField()
     amount = money_field(min_value=Decimal("0.001"))
     paid_on = serializers.DateField(required=False)
     reference = serializers.CharField(required=False, allow_blank=True, max_length=60, default="")
 
 
-class CreditNoteCreateInputSerializer(serializers.Serializer):
+class CreditNoteCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     invoice = serializers.IntegerField(min_value=1)
     reason = serializers.CharField(max_length=1000)
     lines = LineInputSerializer(
@@ -312,7 +313,7 @@ class CreditNoteCreateInputSerializer(serializers.Serializer):
         return value
 
 
-class EInvoiceAnswerInputSerializer(serializers.Serializer):
+class EInvoiceAnswerInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """TTN's answer: accepted (reference and QR content, or the returned signed file) or not."""
 
     accepted = serializers.BooleanField()
@@ -331,7 +332,7 @@ class EInvoiceAnswerInputSerializer(serializers.Serializer):
         return value.read()
 
 
-class PeriodInputSerializer(serializers.Serializer):
+class PeriodInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     start = serializers.DateField(help_text="First issue date, YYYY-MM-DD.")
     end = serializers.DateField(help_text="Last issue date, YYYY-MM-DD.")
 
@@ -341,7 +342,7 @@ class PeriodInputSerializer(serializers.Serializer):
         return data
 
 
-class MonthInputSerializer(serializers.Serializer):
+class MonthInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM.")
 
 

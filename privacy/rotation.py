@@ -57,7 +57,7 @@ def _batches(model, columns: list[str], batch_size: int) -> Iterator[list[tuple]
     last = None
     while True:
         where, params = ("", []) if last is None else (f" WHERE {pk} > %s", [last])
-        sql = f"SELECT {pk}, {cols} FROM {table}{where} ORDER BY {pk} LIMIT %s"  # noqa: S608
+        sql = f"SELECT {pk}, {cols} FROM {table}{where} ORDER BY {pk} LIMIT %s"  # noqa: S608  # nosec B608
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, batch_size])
             rows = cursor.fetchall()
@@ -85,7 +85,7 @@ def rotate_column(
     aad = f.associated_data
     qn = connection.ops.quote_name
     update = (
-        f"UPDATE {qn(model._meta.db_table)} SET {qn(f.column)} = %s "  # noqa: S608
+        f"UPDATE {qn(model._meta.db_table)} SET {qn(f.column)} = %s "  # noqa: S608  # nosec B608
         f"WHERE {qn(model._meta.pk.column)} = %s AND {qn(f.column)} = %s"
     )
     for rows in _batches(model, [f.column], batch_size):

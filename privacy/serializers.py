@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from privacy.models import Consent, PrivacyNotice
 from privacy.personal_data import reader_name
 
@@ -18,7 +19,7 @@ class ConsentSerializer(serializers.ModelSerializer):
         fields = ["purpose", "granted", "notice_version", "created_at"]
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     purpose = serializers.ChoiceField(choices=Consent.Purpose.choices)
     granted = serializers.BooleanField()
 
@@ -40,7 +41,7 @@ class AccessRecordSerializer(serializers.Serializer):
         return reader_name(record.actor)
 
 
-class EraseInputSerializer(serializers.Serializer):
+class EraseInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     password = serializers.CharField(
         required=False,
         trim_whitespace=False,

@@ -32,6 +32,7 @@ REVIEWED_PUBLIC_ROUTES = {
     "api/schema/",
     "api/docs/",
     "api/privacy-notice/",
+    "api/csp-report/",  # browsers post violation reports without credentials
 }
 
 

@@ -114,3 +114,22 @@ def test_createsuperuser_refuses_a_weak_password_non_interactively(monkeypatch):
         call_command("createsuperuser", "--noinput", "--username", "root", stdout=StringIO())
 
     assert not User.objects.exists()
+
+
+def test_seed_after_an_erasure_does_not_bring_the_erased_customer_back(api_client):
+    seed()
+    response = api_client.post(
+        "/api/login/", {"username": "customer06", "password": DEFAULT_PASSWORD}, format="json"
+    )
+    token = response.json()["access"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.post("/api/delete_user_data/").status_code == 200
+
+    output = seed()
+
+    assert "Not recreated (erased at the person's request): customer06" in output
+    assert not User.objects.filter(username="customer06").exists()
+    assert User.objects.filter(role=Role.CUSTOMER, is_active=True).count() == 19
+
+    assert "1 demo users created" in seed("--recreate-erased")
+    assert User.objects.filter(username="customer06").exists()

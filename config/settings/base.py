@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import dj_database_url
+from csp.constants import NONCE
 
 from config.env import BASE_DIR, env, env_list, env_networks
 from config.sentry import init_sentry
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "accounts.middleware.ClientIPMiddleware",
     "accounts.middleware.AdminAllowListMiddleware",
     "incidents.middleware.BlockedNetworkMiddleware",
+    "config.middleware.ApiNoStoreMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -65,12 +67,16 @@ MIDDLEWARE = [
     "accounts.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that their refusals carry the headers above; still before any view's CSRF check.
+    "config.middleware.ApiRoutingMiddleware",
+    "config.middleware.RequestLimitsMiddleware",
 ]
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # config/templates: drf-spectacular's Swagger page with a CSP nonce.
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -124,6 +130,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # anything bigger is not accepted by the only upload handler.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
+# Request limits (config/middleware.py), checked before parsing: a multipart body may carry one
+# document (DOCUMENT_MAX_BYTES) plus the form's overhead; nginx's client_max_body_size is the same.
+API_MAX_UPLOAD_BYTES = FILE_UPLOAD_MAX_MEMORY_SIZE
+API_JSON_MAX_DEPTH = 32
 
 # --- Encryption keys (privacy/keys.py) --------------------------------------------------------
 # Either the two variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
@@ -251,16 +261,19 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+# The one Content-Security-Policy (nginx sends none): only the app can give each response its
+# own nonce, and the pages that need inline code (Swagger's style block) are the app's.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
         "img-src": ["'self'", "data:"],
-        # The API documentation page carries an inline <style> block.
-        "style-src": ["'self'", "'unsafe-inline'"],
         "object-src": ["'none'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
+        "report-uri": ["/api/csp-report/"],
     }
 }
 
@@ -271,7 +284,7 @@ REST_FRAMEWORK = {
     # Deny by default: authenticated, and the view must declare the caller's role.
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "config.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

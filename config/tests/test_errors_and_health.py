@@ -85,7 +85,7 @@ def test_malformed_json_is_a_json_400(api_client, debug):
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"detail", "code"}
-    assert body["code"] == "parse_error"
+    assert body["code"] == "invalid_json"
     assert body["detail"].startswith("JSON parse error")
 
 

@@ -1,45 +1,22 @@
 """Reads of customer records, scoped to the caller."""
 
 import django_filters
-from django.core.validators import validate_email
 from django.http import Http404
 
 from accounts.models import Role
-from garage.identifiers import validate_cin, validate_tax_id
 from garage.models import Customer
-from privacy.normalise import validate_phone
 
-
-class BlindIndexFilter(django_filters.CharFilter):
-    """Exact match on an encrypted field through its blind index (`field_name` is the field).
-
-    The validator refuses a value that cannot be normalised: a 400 with a field error instead of
-    the ValidationError the normaliser would raise while computing the digest (a 500).
-    """
-
-    def filter(self, qs, value):
-        if value in django_filters.constants.EMPTY_VALUES:
-            return qs
-        return qs.blind_lookup(**{self.field_name: value})
+# Search keys of the POST search bodies -> the encrypted field whose blind index they match.
+CUSTOMER_SEARCH_FIELDS = {
+    "email": "email",
+    "phone": "phone",
+    "cin": "national_id",
+    "tax_id": "tax_id",
+}
 
 
 class CustomerFilter(django_filters.FilterSet):
-    """Filters of the customer list: exact search through blind indexes, plain choice fields."""
-
-    phone = BlindIndexFilter(
-        field_name="phone", validators=[validate_phone], help_text="Exact phone number."
-    )
-    email = BlindIndexFilter(
-        field_name="email",
-        validators=[validate_email],
-        help_text="Exact e-mail address (case-insensitive).",
-    )
-    cin = BlindIndexFilter(
-        field_name="national_id", validators=[validate_cin], help_text="Exact CIN (8 digits)."
-    )
-    tax_id = BlindIndexFilter(
-        field_name="tax_id", validators=[validate_tax_id], help_text="Exact matricule fiscal."
-    )
+    """Filters of the customer list: non-personal fields only (exact searches are POST bodies)."""
 
     class Meta:
         model = Customer
@@ -51,12 +28,19 @@ def customer_list(*, user):
 
     Technicians see customers only through the service orders assigned to them (name only).
     The list view narrows this queryset further with CustomerFilter (DRF's filter backend).
+    Exact searches by personal values go through customer_search (a POST body, never a URL).
     """
     if user.role == Role.SUPER_ADMIN:
         return Customer.objects.all()
     if user.role == Role.CUSTOMER:
         return Customer.objects.filter(user=user)
     return Customer.objects.none()
+
+
+def customer_search(*, user, filters: dict):
+    """The caller's visible customers matching every given exact value, through blind indexes."""
+    lookups = {CUSTOMER_SEARCH_FIELDS[key]: value for key, value in filters.items() if value}
+    return customer_list(user=user).blind_lookup(**lookups).order_by("pk")
 
 
 def customer_get(*, user, pk) -> Customer:

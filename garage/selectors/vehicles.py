@@ -6,20 +6,12 @@ from django.http import Http404
 
 from accounts.models import Role
 from config.filters import IdFilter
-from garage.identifiers import validate_plate, validate_vin
 from garage.models import OdometerReading, Vehicle, VehicleDocument
-from garage.selectors.customers import BlindIndexFilter
 
 
 class VehicleFilter(django_filters.FilterSet):
-    """Filters of the vehicle list: plate and VIN through their blind indexes."""
+    """Filters of the vehicle list: non-personal fields only (plate and VIN: vehicle_search)."""
 
-    plate = BlindIndexFilter(
-        field_name="plate",
-        validators=[validate_plate],
-        help_text="Exact plate in either spelling: '123 تونس 4567' or '123 TU 4567'.",
-    )
-    vin = BlindIndexFilter(field_name="vin", validators=[validate_vin], help_text="Exact VIN.")
     customer = IdFilter(field_name="customer_id", help_text="Owner's id.")
 
     class Meta:
@@ -48,6 +40,12 @@ def vehicle_list(*, user):
     else:
         queryset = Vehicle.objects.none()
     return _with_last_odometer(queryset)
+
+
+def vehicle_search(*, user, filters: dict):
+    """The caller's visible vehicles matching every given exact plate/VIN, through blind indexes."""
+    lookups = {key: value for key, value in filters.items() if value}
+    return vehicle_list(user=user).blind_lookup(**lookups).order_by("pk")
 
 
 def vehicle_get(*, user, pk) -> Vehicle:

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from garage.models import Appointment, Service, Vehicle
 from garage.services.appointments import slot_length
 
@@ -68,8 +69,8 @@ class AppointmentOutputSerializer(serializers.ModelSerializer):
         return order.pk if order is not None else None
 
 
-class AppointmentBookInputSerializer(serializers.Serializer):
-    """A customer's booking: always for themselves (any `customer` sent is ignored)."""
+class AppointmentBookInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A customer's booking: always for themselves (a `customer` field is refused)."""
 
     vehicle = serializers.IntegerField(min_value=1, help_text="One of your vehicles.")
     start = serializers.DateTimeField(
@@ -92,7 +93,7 @@ class AppointmentBookForCustomerInputSerializer(AppointmentBookInputSerializer):
     vehicle = serializers.IntegerField(min_value=1, help_text="One of that customer's vehicles.")
 
 
-class AppointmentCheckInInputSerializer(serializers.Serializer):
+class AppointmentCheckInInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     odometer_in = serializers.IntegerField(
         min_value=0, max_value=9_999_999, required=False, allow_null=True
     )
@@ -103,7 +104,7 @@ class AppointmentCheckInOutputSerializer(serializers.Serializer):
     service_order = serializers.IntegerField(help_text="Id of the service order just opened.")
 
 
-class AvailabilityQuerySerializer(serializers.Serializer):
+class AvailabilityQuerySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     date = serializers.DateField(help_text="YYYY-MM-DD")
 
 

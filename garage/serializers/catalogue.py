@@ -5,6 +5,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from garage.models import MONEY, TVA_RATE, Part, Service, StockMovement
 from garage.services.catalogue import MANUAL_MOVEMENT_KINDS
 
@@ -32,7 +33,7 @@ class ServiceOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ServiceInputSerializer(serializers.Serializer):
+class ServiceInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     code = serializers.CharField(max_length=20, help_text="Unique; stored upper-case.")
     name = serializers.CharField(max_length=120)
     labour_price = serializers.DecimalField(**_MONEY_FIELD, help_text="TND, 3 decimals.")
@@ -76,7 +77,7 @@ class PartTechnicianOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PartInputSerializer(serializers.Serializer):
+class PartInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     sku = serializers.CharField(max_length=40, help_text="Unique; stored upper-case.")
     name = serializers.CharField(max_length=120)
     unit_price = serializers.DecimalField(**_MONEY_FIELD, help_text="TND, 3 decimals.")
@@ -112,7 +113,7 @@ class ManualStockMovementKindField(serializers.ChoiceField):
     pass
 
 
-class StockMovementInputSerializer(serializers.Serializer):
+class StockMovementInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     kind = ManualStockMovementKindField(
         choices=[(k.value, k.label) for k in MANUAL_MOVEMENT_KINDS],
         help_text="`in`: goods received (positive quantity); `adjustment`: stock-take (signed).",

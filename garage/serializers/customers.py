@@ -1,26 +1,14 @@
 """Input and output shapes of the customer API."""
 
+from django.core.validators import validate_email
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from config.serializers import RejectUnknownFieldsMixin
+from garage.identifiers import validate_cin, validate_tax_id
 from garage.models import Customer
-
-
-class RejectUnknownFieldsMixin:
-    """Refuse fields the serializer does not declare instead of silently dropping them.
-
-    A client sending `customer`, `user` or `kind` where its role may not set them learns so
-    (400), rather than believing the change was made.
-    """
-
-    def validate(self, attrs):
-        unknown = set(getattr(self, "initial_data", {}) or {}) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["This field cannot be changed here."] for name in sorted(unknown)}
-            )
-        return super().validate(attrs)
+from privacy.normalise import validate_phone
 
 
 # A named enum component: several garage models have a `kind`, each with its own choices.
@@ -132,3 +120,28 @@ class CustomerCreateInputSerializer(CustomerAdminUpdateInputSerializer):
     """A new customer record (super-admins): `full_name` required; company_name for companies."""
 
     full_name = serializers.CharField(max_length=150)
+
+
+class CustomerSearchInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Exact search by personal values, sent in a POST body so that no URL or log holds them."""
+
+    email = serializers.CharField(
+        max_length=254, required=False, validators=[validate_email], help_text="Exact e-mail."
+    )
+    phone = serializers.CharField(
+        max_length=32, required=False, validators=[validate_phone], help_text="Exact phone."
+    )
+    cin = serializers.CharField(
+        max_length=16, required=False, validators=[validate_cin], help_text="Exact CIN (8 digits)."
+    )
+    tax_id = serializers.CharField(
+        max_length=32,
+        required=False,
+        validators=[validate_tax_id],
+        help_text="Exact matricule fiscal.",
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give at least one of email, phone, cin, tax_id.")
+        return super().validate(attrs)

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from garage.models import LineApproval, Part, Service, ServiceOrder, Vehicle
 from garage.selectors.orders import (
     labour_line_total,
@@ -24,7 +25,7 @@ DECISIONS = [LineApproval.APPROVED, LineApproval.DECLINED]
 # --- Input ---------------------------------------------------------------------------------------
 
 
-class ServiceOrderCreateInputSerializer(serializers.Serializer):
+class ServiceOrderCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     vehicle = serializers.PrimaryKeyRelatedField(
         queryset=Vehicle.objects.select_related("customer")
     )
@@ -39,7 +40,7 @@ class ServiceOrderCreateInputSerializer(serializers.Serializer):
     )
 
 
-class LabourLineInputSerializer(serializers.Serializer):
+class LabourLineInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
     hours = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0.01"))
     description = serializers.CharField(
@@ -47,7 +48,7 @@ class LabourLineInputSerializer(serializers.Serializer):
     )
 
 
-class LabourLineUpdateInputSerializer(serializers.Serializer):
+class LabourLineUpdateInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     hours = serializers.DecimalField(
         max_digits=6, decimal_places=2, min_value=Decimal("0.01"), required=False
     )
@@ -59,7 +60,7 @@ class LabourLineUpdateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class PartLineInputSerializer(serializers.Serializer):
+class PartLineInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     part = serializers.PrimaryKeyRelatedField(queryset=Part.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
@@ -80,7 +81,7 @@ class LineDecisionsField(serializers.DictField):
         return parsed
 
 
-class LinesDecideInputSerializer(serializers.Serializer):
+class LinesDecideInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     labour = LineDecisionsField(required=False, default=dict)
     parts = LineDecisionsField(required=False, default=dict)
 
@@ -90,7 +91,7 @@ class LinesDecideInputSerializer(serializers.Serializer):
         return attrs
 
 
-class AssignInputSerializer(serializers.Serializer):
+class AssignInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     technicians = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         allow_empty=False,
@@ -99,7 +100,7 @@ class AssignInputSerializer(serializers.Serializer):
     )
 
 
-class NoteInputSerializer(serializers.Serializer):
+class NoteInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     text = serializers.CharField(max_length=1000)
 
 

@@ -3,8 +3,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
+from garage.identifiers import validate_plate, validate_vin
 from garage.models import Customer, OdometerReading, Vehicle, VehicleDocument
-from garage.serializers.customers import RejectUnknownFieldsMixin
 
 MAX_KM = 9_999_999
 
@@ -118,3 +119,22 @@ class VehicleDocumentOutputSerializer(serializers.ModelSerializer):
         model = VehicleDocument
         fields = ["id", "kind", "original_name", "content_type", "size", "uploaded_at"]
         read_only_fields = fields
+
+
+class VehicleSearchInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Exact search by plate or VIN, sent in a POST body so that no URL or log holds them."""
+
+    plate = serializers.CharField(
+        max_length=32,
+        required=False,
+        validators=[validate_plate],
+        help_text="Exact plate in either spelling: '123 تونس 4567' or '123 TU 4567'.",
+    )
+    vin = serializers.CharField(
+        max_length=32, required=False, validators=[validate_vin], help_text="Exact VIN."
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give a plate or a VIN.")
+        return super().validate(attrs)

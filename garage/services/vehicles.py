@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from PIL import Image
+from pypdf import PdfReader
 
 from accounts.models import Role
 from config.exceptions import ApplicationError
@@ -184,6 +186,24 @@ def document_type_detect(head: bytes) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+def document_parses(upload, content_type: str) -> bool:
+    """Whether a real parser reads the file as its detected type (magic bytes prove nothing)."""
+    upload.seek(0)
+    try:
+        if content_type == "application/pdf":
+            return len(PdfReader(upload).pages) > 0
+        with Image.open(upload) as image:
+            if Image.MIME.get(image.format) != content_type:
+                return False
+            image.load()
+        return True
+    # Parsers fed hostile files raise every kind of error (truncated, malformed, bomb): all refuse.
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        upload.seek(0)
+
+
 def document_name_clean(name: str, extensions: tuple[str, ...]) -> str:
     """A safe display name: no path or control characters, the extension of the real content."""
     name = os.path.basename((name or "").replace("\\", "/"))
@@ -227,6 +247,12 @@ def vehicle_document_upload(
             extra={"file": ["Upload a PDF, JPEG or PNG file."]},
         )
     content_type, extensions = detected
+    if not document_parses(upload, content_type):
+        raise ApplicationError(
+            "The file is damaged or not really a PDF, JPEG or PNG.",
+            code="invalid_file",
+            extra={"file": ["Upload a complete, readable PDF, JPEG or PNG file."]},
+        )
     stored = StoredFile(
         original_name=document_name_clean(upload.name, extensions),
         content_type=content_type,

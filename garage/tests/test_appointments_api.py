@@ -171,8 +171,9 @@ def test_a_customer_cannot_book_in_someone_elses_name(auth_client, alice, bob):
         URL, payload(alice, customer=bob.customer.pk), format="json"
     )
 
-    assert response.status_code == 201
-    assert Appointment.objects.get().customer == alice.customer
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"customer": ["This field cannot be changed here."]}
+    assert not Appointment.objects.exists()
 
 
 def test_a_customer_account_without_a_customer_record_cannot_book(auth_client, customer, alice):

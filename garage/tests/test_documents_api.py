@@ -13,15 +13,16 @@ from django.test.utils import CaptureQueriesContext
 
 from garage.models import VehicleDocument
 from garage.services.vehicles import vehicle_create, vehicle_document_upload
+from garage.tests.documents import jpeg_document, pdf_document, png_document
 from garage.tests.factories import customer_user
 from privacy.models import AccessRecord, StoredFile
 
 pytestmark = pytest.mark.django_db
 
 MARKER = b"CARTE-GRISE-PLAINTEXT-MARKER-0123456789"
-PDF = b"%PDF-1.7\n" + MARKER * 4000 + b"\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + MARKER * 10
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + MARKER * 10
+PDF = pdf_document(MARKER.decode(), lines=400)
+JPEG = jpeg_document(MARKER.decode())
+PNG = png_document(MARKER.decode())
 
 
 def documents_url(vehicle) -> str:
@@ -160,7 +161,7 @@ def test_an_upload_one_byte_over_the_limit_is_refused(auth_client):
 def test_an_upload_at_the_limit_is_accepted(auth_client):
     alice = customer_user("alice")
     vehicle = vehicle_of(alice)
-    content = b"%PDF-1.7\n" + b"0" * (settings.DOCUMENT_MAX_BYTES - 9)
+    content = pdf_document(size=settings.DOCUMENT_MAX_BYTES)
 
     response = auth_client(alice).post(
         documents_url(vehicle), {"file": upload(content)}, format="multipart"
@@ -170,8 +171,8 @@ def test_an_upload_at_the_limit_is_accepted(auth_client):
     assert response.json()["size"] == settings.DOCUMENT_MAX_BYTES
 
 
-def test_a_body_too_large_to_be_kept_in_memory_is_file_too_large_not_missing(auth_client):
-    """Past FILE_UPLOAD_MAX_MEMORY_SIZE the upload handler drops the file: answer by length."""
+def test_a_body_too_large_to_be_kept_in_memory_is_refused_before_parsing(auth_client):
+    """Past the multipart limit the body is refused by its length, before any parsing."""
     alice = customer_user("alice")
     vehicle = vehicle_of(alice)
     content = b"%PDF-1.7\n" + b"0" * (settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1024)
@@ -181,7 +182,7 @@ def test_a_body_too_large_to_be_kept_in_memory_is_file_too_large_not_missing(aut
     )
 
     assert response.status_code == 413
-    assert response.json()["code"] == "file_too_large"
+    assert response.json()["code"] == "request_too_large"
     assert not StoredFile.objects.exists()
 
 
@@ -411,3 +412,30 @@ def test_deleting_needs_authentication(api_client):
     alice = customer_user("alice")
     document = stored_document(vehicle_of(alice), alice)
     assert api_client.delete(document_url(document)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"\x89PNG\r\n\x1a\n", "signature-only.png"),
+        (PNG[: len(PNG) // 2], "truncated.png"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "not-really.jpg"),
+        (b"%PDF-1.7\n" + b"x" * 200, "not-really.pdf"),
+        (JPEG[:-40], "truncated.jpg"),
+    ],
+    ids=["png-signature", "png-truncated", "jpeg-header", "pdf-header", "jpeg-truncated"],
+)
+def test_a_file_with_the_right_magic_bytes_that_no_parser_reads_is_refused(
+    auth_client, content, name
+):
+    alice = customer_user("alice")
+    before = files_on_disk()
+
+    response = auth_client(alice).post(
+        documents_url(vehicle_of(alice)), {"file": upload(content, name)}, format="multipart"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_file"
+    assert not StoredFile.objects.exists()
+    assert files_on_disk() == before

@@ -698,8 +698,10 @@ def test_notes_are_refused_outside_the_work_and_for_customers(
 def test_a_vehicle_of_another_customer_is_opened_for_its_owner(auth_client, super_admin, owner):
     # The owner comes from the vehicle, never from the request.
     vehicle = VehicleFactory(customer=owner.customer)
-    response = auth_client(super_admin).post(
-        URL, {"vehicle": vehicle.pk, "customer": 12345}, format="json"
-    )
+    client = auth_client(super_admin)
+    refused = client.post(URL, {"vehicle": vehicle.pk, "customer": 12345}, format="json")
+    response = client.post(URL, {"vehicle": vehicle.pk}, format="json")
+    assert refused.status_code == 400
+    assert list(refused.json()["errors"]) == ["customer"]
     assert response.status_code == 201
     assert ServiceOrder.objects.get().customer == owner.customer

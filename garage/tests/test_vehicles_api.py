@@ -19,6 +19,7 @@ from garage.tests.factories import VehicleFactory, customer_user
 from privacy.querysets import EncryptedQuerySet
 
 URL = "/api/vehicles/"
+SEARCH = "/api/vehicles/search/"
 ARABIC_PLATE = "123 تونس 4567"
 LATIN_PLATE = "123 TU 4567"
 
@@ -284,7 +285,7 @@ def test_both_plate_spellings_find_the_same_vehicle(auth_client, super_admin, se
     wanted = new_vehicle(alice, plate=ARABIC_PLATE)
     new_vehicle(alice, plate="124 TU 4567")
 
-    response = auth_client(super_admin).get(URL, {"plate": searched})
+    response = auth_client(super_admin).post(SEARCH, {"plate": searched}, format="json")
 
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [wanted.pk]
@@ -296,14 +297,14 @@ def test_search_by_vin(auth_client, super_admin):
     wanted = new_vehicle(alice, vin="VF3AB12C3D4567890")
     new_vehicle(alice, plate="1 TU 1", vin="VF3AB12C3D4567891")
 
-    response = auth_client(super_admin).get(URL, {"vin": " vf3ab12c3d4567890"})
+    response = auth_client(super_admin).post(SEARCH, {"vin": " vf3ab12c3d4567890"}, format="json")
 
     assert [row["id"] for row in response.json()["results"]] == [wanted.pk]
 
 
 @pytest.mark.parametrize(("param", "value"), [("plate", "nonsense"), ("vin", "SHORT")])
 def test_invalid_search_value_is_a_400(auth_client, super_admin, param, value):
-    response = auth_client(super_admin).get(URL, {param: value})
+    response = auth_client(super_admin).post(SEARCH, {param: value}, format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == [param]
 
@@ -312,7 +313,7 @@ def test_customer_search_stays_within_their_vehicles(auth_client):
     alice = customer_user("alice")
     new_vehicle(customer_user("bob"), plate=ARABIC_PLATE)
 
-    response = auth_client(alice).get(URL, {"plate": LATIN_PLATE})
+    response = auth_client(alice).post(SEARCH, {"plate": LATIN_PLATE}, format="json")
 
     assert response.json()["count"] == 0
 

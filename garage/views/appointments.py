@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts.models import Role
 from config.exceptions import ApplicationError
 from config.routers import IdRouter
+from config.serializers import NoInputSerializer
 from garage.models import Appointment
 from garage.permissions import CUSTOMER_OR_ADMIN, EVERYONE, SUPER_ADMIN, RolesByAction
 from garage.selectors import appointments as selectors
@@ -141,6 +142,7 @@ class AppointmentViewSet(
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
         appointment = services.appointment_confirm(
             actor=request.user, appointment=self.get_object()
         )
@@ -154,6 +156,7 @@ class AppointmentViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
         appointment = services.appointment_cancel(actor=request.user, appointment=self.get_object())
         return self._render(appointment)
 
@@ -164,6 +167,7 @@ class AppointmentViewSet(
     )
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
         appointment = services.appointment_no_show(
             actor=request.user, appointment=self.get_object()
         )

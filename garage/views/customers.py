@@ -2,18 +2,25 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.routers import IdRouter
 from garage.models import Customer
 from garage.permissions import CUSTOMER_OR_ADMIN, SUPER_ADMIN, RolesByAction
-from garage.selectors.customers import CustomerFilter, customer_get, customer_list
+from garage.selectors.customers import (
+    CustomerFilter,
+    customer_get,
+    customer_list,
+    customer_search,
+)
 from garage.serializers.customers import (
     CustomerAdminUpdateInputSerializer,
     CustomerContactInputSerializer,
     CustomerCreateInputSerializer,
     CustomerDetailOutputSerializer,
     CustomerListOutputSerializer,
+    CustomerSearchInputSerializer,
 )
 from garage.services.customers import customer_create, customer_update
 from privacy.services import access_record_create
@@ -33,8 +40,8 @@ class CustomerViewSet(RolesByAction, viewsets.GenericViewSet):
     Access records: the list shows names and phone numbers only (what the front desk needs to
     find and call someone) and is not recorded row by row; every read of a full record (detail,
     and the record returned after a change) by anyone but the customer leaves an AccessRecord.
-    Exact search by phone, e-mail, CIN or tax ID goes through the blind indexes; the values
-    travel in the query string, which the nginx and gunicorn access logs do not record.
+    Exact search by phone, e-mail, CIN or tax ID goes through the blind indexes, with the values
+    in a POST body (`search`): personal data never travels in a URL.
     """
 
     allowed_roles = CUSTOMER_OR_ADMIN
@@ -43,6 +50,7 @@ class CustomerViewSet(RolesByAction, viewsets.GenericViewSet):
         "retrieve": CUSTOMER_OR_ADMIN,
         "create": SUPER_ADMIN,
         "partial_update": CUSTOMER_OR_ADMIN,
+        "search": CUSTOMER_OR_ADMIN,
     }
     serializer_class = CustomerDetailOutputSerializer
     filterset_class = CustomerFilter
@@ -56,6 +64,20 @@ class CustomerViewSet(RolesByAction, viewsets.GenericViewSet):
     @extend_schema(responses=CustomerListOutputSerializer(many=True))
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(CustomerListOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=CustomerSearchInputSerializer,
+        responses=CustomerListOutputSerializer(many=True),
+        description="Exact search by e-mail, phone, CIN or matricule fiscal (every value given "
+        "must match), through the blind indexes. Same rows and roles as the list.",
+    )
+    @action(detail=False, methods=["post"])
+    def search(self, request):
+        data = CustomerSearchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        found = customer_search(user=request.user, filters=data.validated_data)
+        page = self.paginate_queryset(found)
         return self.get_paginated_response(CustomerListOutputSerializer(page, many=True).data)
 
     @extend_schema(responses=CustomerDetailOutputSerializer)

@@ -16,6 +16,7 @@ from accounts.models import Role
 from accounts.network import client_ip
 from config.filters import IdFilter
 from config.routers import IdRouter
+from config.serializers import NoInputSerializer
 from garage.models import ServiceOrder
 from garage.permissions import CUSTOMER_OR_ADMIN, EVERYONE, STAFF, SUPER_ADMIN, RolesByAction
 from garage.selectors.orders import service_order_get, service_order_list, vehicle_history_get
@@ -221,6 +222,7 @@ class ServiceOrderViewSet(RolesByAction, viewsets.GenericViewSet):
     # --- Workflow --------------------------------------------------------------------------------
 
     def _transition(self, pk, service, **extra) -> Response:
+        NoInputSerializer(data=self.request.data).is_valid(raise_exception=True)
         service(actor=self.request.user, order=self._order(pk), **extra)
         return self._rendered_order(pk)
 

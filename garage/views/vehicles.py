@@ -10,6 +10,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -27,6 +28,7 @@ from garage.selectors.vehicles import (
     vehicle_document_list,
     vehicle_get,
     vehicle_list,
+    vehicle_search,
 )
 from garage.serializers.vehicles import (
     OdometerInputSerializer,
@@ -36,6 +38,7 @@ from garage.serializers.vehicles import (
     VehicleDocumentUploadInputSerializer,
     VehicleInputSerializer,
     VehicleOutputSerializer,
+    VehicleSearchInputSerializer,
 )
 from garage.services.vehicles import (
     document_size_check,
@@ -60,6 +63,7 @@ class VehicleViewSet(RolesByAction, viewsets.GenericViewSet):
         "retrieve": CUSTOMER_OR_ADMIN,
         "create": CUSTOMER_OR_ADMIN,
         "partial_update": CUSTOMER_OR_ADMIN,
+        "search": CUSTOMER_OR_ADMIN,
     }
     serializer_class = VehicleOutputSerializer
     filterset_class = VehicleFilter
@@ -78,6 +82,21 @@ class VehicleViewSet(RolesByAction, viewsets.GenericViewSet):
     @extend_schema(responses=VehicleOutputSerializer(many=True))
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(VehicleOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=VehicleSearchInputSerializer,
+        responses=VehicleOutputSerializer(many=True),
+        description="Exact search by plate (either spelling) or VIN, through the blind "
+        "indexes. Same rows and roles as the list.",
+    )
+    @action(detail=False, methods=["post"])
+    def search(self, request):
+        data = VehicleSearchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        page = self.paginate_queryset(
+            vehicle_search(user=request.user, filters=data.validated_data)
+        )
         return self.get_paginated_response(VehicleOutputSerializer(page, many=True).data)
 
     @extend_schema(responses=VehicleOutputSerializer)
@@ -172,7 +191,10 @@ class VehicleDocumentListApi(GenericAPIView):
         responses={
             201: VehicleDocumentOutputSerializer,
             400: OpenApiResponse(description="Not a PDF, JPEG or PNG: code invalid_file_type."),
-            413: OpenApiResponse(description="Larger than 10 MB: code file_too_large."),
+            413: OpenApiResponse(
+                description="Larger than 10 MB: code file_too_large "
+                "(request_too_large for a whole body past the upload limit)."
+            ),
         },
     )
     def post(self, request, vehicle_pk):

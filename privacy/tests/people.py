@@ -28,6 +28,7 @@ from garage.models import Appointment, Customer, ServiceOrder, Vehicle, VehicleD
 from garage.services import orders as order_services
 from garage.services.appointments import GARAGE_TIMEZONE
 from garage.services.customers import customer_create
+from garage.tests.documents import pdf_document
 from garage.tests.factories import ServiceFactory
 from garage.tests.order_helpers import order_in, order_with_lines
 from incidents.detectors import Finding
@@ -88,7 +89,7 @@ def stale_access_token(user, *, age: timedelta = timedelta(minutes=10)) -> str:
 
 
 def pdf_bytes(marker: str) -> bytes:
-    return b"%PDF-1.4\n" + (f"%{marker}\n".encode() * 300) + b"%%EOF\n"
+    return pdf_document(marker, lines=300)
 
 
 def next_open_slot(days_ahead: int = 3, hour: int = 10) -> datetime:

@@ -89,16 +89,31 @@ def test_accepting_the_notice_records_its_version_the_client_ip_and_the_time(cus
 def test_consent_records_the_version_in_force_not_one_sent_by_the_client(customer, client):
     PrivacyNotice.objects.create(version="2", text="Second version.", published_at=timezone.now())
 
-    response = client.post(
+    refused = client.post(
         CONSENTS,
         {"purpose": "privacy_notice", "granted": True, "notice_version": "1", "ip": "1.2.3.4"},
         format="json",
     )
+    response = client.post(CONSENTS, {"purpose": "privacy_notice", "granted": True}, format="json")
 
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"notice_version", "ip"}
     assert response.status_code == 201, response.content
     consent = Consent.objects.get(user=customer)
     assert consent.notice_version == "2"
     assert consent.ip == "127.0.0.1"
+
+
+def test_consent_for_another_user_is_refused(customer, client, make_user):
+    other = make_user("other")
+
+    response = client.post(
+        CONSENTS, {"purpose": "marketing", "granted": True, "user": other.pk}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["user"]
+    assert not Consent.objects.exists()
 
 
 def test_marketing_opt_in_then_withdrawal_keeps_both_and_the_latest_is_in_force(customer, client):

@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 from accounts.models import Role, User
 from accounts.services import user_create
 from config.exceptions import ApplicationError
+from privacy.models import ErasureLedgerEntry
 
 DEFAULT_PASSWORD = "Demo-Garage#2026"
 FIRST_NAMES = [
@@ -79,13 +80,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password of every user.")
         parser.add_argument("--json", action="store_true", help="Print the usernames as JSON.")
+        parser.add_argument(
+            "--recreate-erased",
+            action="store_true",
+            help="Also create again the demo accounts that were erased (as new, empty accounts).",
+        )
 
     def handle(self, *args, **options):
         if settings.ENVIRONMENT == "production":
             raise CommandError("seed_demo refuses to run with production settings.")
         try:
             with transaction.atomic():
-                created = self._create_users(options["password"])
+                not_recreated = self._erased_demo_usernames(options["recreate_erased"])
+                created = self._create_users(options["password"], skip=not_recreated)
                 steps = self._run_steps()
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} {exc.extra}") from exc
@@ -93,6 +100,11 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({str(role): names for role, names in DEMO_USERS.items()}))
             return
         self.stdout.write(f"{created} demo users created; password: {options['password']}")
+        if not_recreated:
+            self.stdout.write(
+                f"Not recreated (erased at the person's request): {', '.join(not_recreated)}; "
+                "seed_demo --recreate-erased creates new accounts under these names."
+            )
         for role, usernames in DEMO_USERS.items():
             self.stdout.write(f"  {role}: {', '.join(usernames)}")
         for name, result in steps.items():
@@ -115,13 +127,23 @@ class Command(BaseCommand):
             for path in settings.SEED_DEMO_STEPS
         }
 
-    def _create_users(self, password: str) -> int:
+    def _erased_demo_usernames(self, recreate: bool) -> list[str]:
+        """Demo usernames gone after an earlier seed while erasures are recorded: erased ones."""
+        # An erasure renames the account: a demo name missing from a seeded database with
+        # erasures in the ledger is taken for an erased person, not brought back silently.
+        names = [name for usernames in DEMO_USERS.values() for name in usernames]
+        existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+        if recreate or not existing or not ErasureLedgerEntry.objects.exists():
+            return []
+        return [name for name in names if name not in existing]
+
+    def _create_users(self, password: str, *, skip: list[str]) -> int:
         rng = random.Random(2026)  # noqa: S311 - demo data, not secrets
         created = 0
         for role, usernames in DEMO_USERS.items():
             for username in usernames:
                 contact = demo_contact(rng, username)
-                if not User.objects.filter(username=username).exists():
+                if username not in skip and not User.objects.filter(username=username).exists():
                     user_create(username=username, password=password, role=role, contact=contact)
                     created += 1
         return created
