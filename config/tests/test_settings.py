@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from config.env import BASE_DIR
-from privacy.keys import format_key_entry, generate_key
+from config.tests.production import production_env
+from privacy.keys import generate_key
 
 SETUP = "import django; django.setup()"
 
@@ -36,25 +37,9 @@ def run(code_or_args, env: dict, *, manage=False):
     )
 
 
-@pytest.fixture
-def production_env():
-    """Everything the production settings need, all of it strong."""
-    return {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": secrets.token_urlsafe(48)[:64],
-        "ALLOWED_HOSTS": "ecar.example.tn",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/ecar",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "FIELD_ENCRYPTION_KEYS": format_key_entry("k1", generate_key()),
-        "BLIND_INDEX_KEY": generate_key(),
-        "BACKUP_GPG_RECIPIENT": "0123456789ABCDEF0123456789ABCDEF01234567",
-        "BACKUP_SFTP_HOST": "backup.example.tn",
-        "BACKUP_SFTP_USER": "ecar",
-        "BACKUP_SFTP_KEY_FILE": "/etc/ecar/sftp_ed25519",
-        "BACKUP_SFTP_KNOWN_HOSTS": "/etc/ecar/sftp_known_hosts",
-        "DATA_RESIDENCY_ALLOWED_HOSTS": "backup.example.tn",
-        "AUDIT_SEAL_KEY": generate_key(),
-    }
+@pytest.fixture(name="production_env")
+def production_env_fixture():
+    return production_env()
 
 
 def without(env: dict, name: str) -> dict:
