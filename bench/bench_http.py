@@ -359,7 +359,14 @@ def main() -> None:
             == apps[0].get_json(paths[apps[0]]["customer detail"], tokens[apps[0]]).keys()
         )
         print()
+        rss_before = {app: sum(_rss(pid) for pid in app.workers()) for app in apps}
         _compare(ecar, control, tokens, paths)
+        for app in apps:
+            after = sum(_rss(pid) for pid in app.workers())
+            print(
+                f"{app.name} workers' RSS: {rss_before[app] / 1e6:.0f} MB after the first "
+                f"requests, {after / 1e6:.0f} MB after the run (max_requests recycles none)"
+            )
         print()
         _export_rss(ecar)
     finally:
