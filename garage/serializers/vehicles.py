@@ -3,13 +3,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import OutputModelSerializer
 from garage.models import Customer, OdometerReading, Vehicle, VehicleDocument
 from garage.serializers.customers import RejectUnknownFieldsMixin
 
 MAX_KM = 9_999_999
 
 
-class VehicleOutputSerializer(serializers.ModelSerializer):
+class VehicleOutputSerializer(OutputModelSerializer):
     """A vehicle with its last odometer reading and the next service due (read-only)."""
 
     last_odometer_km = serializers.IntegerField(
