@@ -222,7 +222,6 @@ def _environments(folder: Path, names: dict[str, str]) -> tuple[dict, dict]:
         "ENCRYPTION_KEY_FILE": "",
         "FIELD_ENCRYPTION_KEYS": f"k1:{_key()}",
         "BLIND_INDEX_KEY": _key(),
-        "BACKUP_ENCRYPTION_KEY": _key(),
         "MEDIA_ROOT": str(folder / "media"),
         "STATIC_ROOT": str(folder / "static"),
         "ERASURE_LEDGER_PATH": str(folder / "erasure-ledger.jsonl"),
