@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/bench_privacy.py
+	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_backups.py
 	$(BIN)/python bench/bench_teif.py
 

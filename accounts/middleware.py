@@ -1,7 +1,8 @@
 """Request context (client IP, django-auditlog's actor and address) and the admin allow-list."""
 
-from auditlog.context import set_actor
+from auditlog.context import auditlog_value
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpResponseForbidden
 from django.utils.functional import SimpleLazyObject
 
@@ -24,6 +25,23 @@ def _actor(request):
     return user if user is not None and user.is_authenticated else None
 
 
+# Marks django-auditlog's context as this middleware's. A nested auditlog.context.set_actor()
+# puts its own mark there, and then its own receiver fills the entry instead of this one.
+_REQUEST_CONTEXT = ("ecar_request",)
+
+
+def fill_log_entry(sender, instance, **kwargs):
+    """Give a LogEntry saved while a request is served that request's actor and client IP."""
+    context = auditlog_value.get(None)
+    if context is None or context.get("signal_duid") is not _REQUEST_CONTEXT:
+        return
+    actor = context["actor"]
+    if instance.actor is None and isinstance(actor, get_user_model()):
+        instance.actor = actor
+        instance.actor_email = getattr(actor, "email", None)
+    instance.remote_addr = context["remote_addr"]
+
+
 class AuditContextMiddleware:
     """Replace django-auditlog's middleware.
 
@@ -31,6 +49,11 @@ class AuditContextMiddleware:
     before DRF has authenticated a JWT request, so it records no actor for API calls. Here the
     address is the resolved client IP and the actor is looked up when the first log row is
     written: by then DRF has authenticated the request and set `request.user`.
+
+    auditlog's set_actor() connects and disconnects a signal receiver on every call, which
+    costs each request an inspect.signature() and empties the pre_save receiver cache of every
+    model. One receiver (fill_log_entry, connected by AccountsConfig.ready) serves every
+    request instead, and only the context variable changes per request.
     """
 
     def __init__(self, get_response):
@@ -38,8 +61,13 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         actor = SimpleLazyObject(lambda: _actor(request))
-        with set_actor(actor, remote_addr=client_ip(request)):
+        token = auditlog_value.set(
+            {"actor": actor, "remote_addr": client_ip(request), "signal_duid": _REQUEST_CONTEXT}
+        )
+        try:
             return self.get_response(request)
+        finally:
+            auditlog_value.reset(token)
 
 
 class AdminAllowListMiddleware:

@@ -27,7 +27,12 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-workers = int(os.environ.get("GUNICORN_WORKERS") or 2 * _cpu_count() + 1)
+# One sync worker per CPU, plus one to cover the time a worker waits on
+# PostgreSQL or Redis. Not gunicorn's usual 2 x CPUs + 1: PostgreSQL and Redis
+# run on this host and need CPU time of their own, and the costly parts of a
+# request (argon2, field decryption, JSON) are CPU-bound. Measure before
+# changing it: deploy/README.md, "Sizing gunicorn".
+workers = int(os.environ.get("GUNICORN_WORKERS") or _cpu_count() + 1)
 
 # sync workers rather than gthread: nginx buffers whole requests (uploads
 # included) and whole responses, so slow clients never hold a worker; the
@@ -43,12 +48,20 @@ worker_tmp_dir = "/run/ecar" if os.path.isdir("/run/ecar") else None
 
 timeout = 30  # a worker silent for longer is killed and replaced
 graceful_timeout = 30  # time to finish in-flight requests on stop/reload
-keepalive = 5
+# Keep-alive: a sync worker closes the connection after every response (it
+# ignores this setting), and nginx's "upstream ecar_app" keeps no idle
+# connection pool to match (no "keepalive" there, HTTP/1.0 to the upstream).
+# Clients keep their connections to nginx (keepalive_timeout 65s there).
+keepalive = 2
 
-# Recycle workers regularly to contain slow memory growth; the jitter stops
-# them all restarting at the same moment.
-max_requests = 1000
-max_requests_jitter = 100
+# Recycling workers costs a cold start (imports, key ring, connection pool) and
+# the requests queued behind it: max_requests = 1000 meant ~20 restarts a
+# minute under load. `make bench` shows little memory growth to contain (about
+# 10 MB per worker over its whole run, caches warming), so a worker is only
+# recycled after many requests, with a wide jitter so that two workers never
+# restart together.
+max_requests = 100_000
+max_requests_jitter = 20_000
 
 # --- Proxy trust ------------------------------------------------------------
 # Only nginx on this host may set the scheme headers. With the single header

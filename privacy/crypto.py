@@ -19,7 +19,7 @@ import os
 import re
 import struct
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,12 +31,20 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 STREAM_MAGIC = b"ECAR1"
 STREAM_VERSION = 1
-DEFAULT_CHUNK_SIZE = 64 * 1024
+DEFAULT_CHUNK_SIZE = 256 * 1024  # streams state their own size: older 64 KiB ones still read
 MAX_CHUNK_SIZE = 16 * 1024 * 1024  # bounds what a hostile header can make us allocate
 MAX_CHUNKS = 2**32 - 1
 _B64_RE = re.compile(r"[A-Za-z0-9_-]*")
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_VALUE = {char: value for value, char in enumerate(_B64_ALPHABET)}
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# Per length mod 4: the padding to restore, and the low bits of the last character that carry
+# no data (they must be zero in the one canonical form).
+_B64_PADDING = ("", "", "==", "=")
+_B64_UNUSED_BITS = (0, 0, 0b1111, 0b11)
 
 KeyLookup = Callable[[str], bytes]
+_T = TypeVar("_T")
 
 
 class DecryptionError(Exception):
@@ -49,16 +57,17 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    """Strict inverse of _b64encode."""
-    if not _B64_RE.fullmatch(text) or len(text) % 4 == 1:
+    """Strict inverse of _b64encode, without encoding the result again to compare."""
+    tail = len(text) % 4
+    if tail == 1 or not _B64_RE.fullmatch(text):
         raise ValueError("not urlsafe base64")
-    try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not urlsafe base64") from None
-    if _b64encode(data) != text:
+    if tail and _B64_VALUE[text[-1]] & _B64_UNUSED_BITS[tail]:
         raise ValueError("not canonical base64")  # one stored form per ciphertext
-    return data
+    padded = (text + _B64_PADDING[tail]).encode("ascii").translate(_URLSAFE_TO_STANDARD)
+    try:
+        return binascii.a2b_base64(padded, strict_mode=True)
+    except binascii.Error:
+        raise ValueError("not urlsafe base64") from None
 
 
 def _split_token(token: str) -> tuple[str, str]:
@@ -72,8 +81,8 @@ def _split_token(token: str) -> tuple[str, str]:
     return kid, payload
 
 
-def _lookup(key_lookup: KeyLookup, kid: str) -> bytes:
-    """Fetch a key by id, turning a missing key into DecryptionError."""
+def _lookup(key_lookup: Callable[[str], _T], kid: str) -> _T:
+    """Fetch a key (or its cipher) by id, turning a missing key into DecryptionError."""
     try:
         return key_lookup(kid)
     except (UnknownKeyError, KeyError):
@@ -92,7 +101,7 @@ def encrypt_value(plaintext: bytes, *, aad: bytes) -> str:
     ring = get_keys()
     # Random 96-bit nonces stay safe for ~2**32 values per key (NIST SP 800-38D): rotate before.
     nonce = os.urandom(NONCE_SIZE)
-    sealed = AESGCM(ring.active_key).encrypt(nonce, bytes(plaintext), aad)
+    sealed = ring.cipher(ring.active_id).encrypt(nonce, bytes(plaintext), aad)
     return f"{VALUE_PREFIX}:{ring.active_id}:{_b64encode(nonce + sealed)}"
 
 
@@ -106,9 +115,9 @@ def decrypt_value(token: str, *, aad: bytes) -> bytes:
         raise DecryptionError("Malformed encrypted value.") from None
     if len(blob) < NONCE_SIZE + TAG_SIZE:
         raise DecryptionError("Malformed encrypted value.")
-    key = _lookup(get_keys().get, kid)
+    cipher = _lookup(get_keys().cipher, kid)
     try:
-        return AESGCM(key).decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], aad)
+        return cipher.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], aad)
     except InvalidTag:
         raise DecryptionError("Encrypted value failed authentication.") from None
 
@@ -141,6 +150,23 @@ def _read_exact(src: BinaryIO, size: int) -> bytes:
         parts.append(more)
         remaining -= len(more)
     return b"".join(parts)
+
+
+def _read_into(src: BinaryIO, buffer: memoryview) -> int:
+    """Fill buffer from src (readinto when it has one); fewer bytes only at end of stream."""
+    readinto = getattr(src, "readinto", None)
+    filled = 0
+    while filled < len(buffer):
+        if readinto is not None:
+            count = readinto(buffer[filled:])
+        else:
+            data = src.read(len(buffer) - filled)
+            count = len(data)
+            buffer[filled : filled + count] = data
+        if not count:
+            break
+        filled += count
+    return filled
 
 
 def _nonce(prefix: bytes, index: int) -> bytes:
@@ -181,15 +207,20 @@ def encrypt_stream(
     aead = AESGCM(key)
     dst.write(header)
     written = len(header)
+    # Two buffers for the whole stream: each chunk is read into one and sealed into the other.
+    # dst.write() must be done with its argument when it returns (the io contract).
+    plain = memoryview(bytearray(chunk_size))
+    sealed = memoryview(bytearray(chunk_size + TAG_SIZE))
     index = 0
     while True:
         if index >= MAX_CHUNKS:
             raise ValueError("Stream too long: the chunk counter would repeat a nonce.")
-        chunk = _read_exact(src, chunk_size)
-        final = len(chunk) < chunk_size
-        sealed = aead.encrypt(_nonce(prefix, index), chunk, header + aad + bytes([final]))
-        dst.write(sealed)
-        written += len(sealed)
+        size = _read_into(src, plain)
+        final = size < chunk_size
+        out = sealed[: size + TAG_SIZE]
+        aead.encrypt_into(_nonce(prefix, index), plain[:size], header + aad + bytes([final]), out)
+        dst.write(out)
+        written += len(out)
         if final:
             return written
         index += 1
@@ -225,17 +256,20 @@ def iter_decrypt(
     prefix = rest[kid_length + 4 :]
     header = fixed + rest
     aead = AESGCM(_lookup(key_lookup or get_keys().get, kid))
+    sealed = memoryview(bytearray(chunk_size + TAG_SIZE))
     index = 0
     while True:
         if index >= MAX_CHUNKS:
             raise DecryptionError("Encrypted stream has too many chunks.")
-        sealed = _read_exact(src, chunk_size + TAG_SIZE)
+        size = _read_into(src, sealed)
         # Only the last chunk is short, so its length tells the decryptor which flag to expect.
-        final = len(sealed) < chunk_size + TAG_SIZE
-        if len(sealed) < TAG_SIZE:
+        final = size < chunk_size + TAG_SIZE
+        if size < TAG_SIZE:
             raise DecryptionError("Encrypted stream is truncated.")
+        associated = header + aad + bytes([final])
         try:
-            chunk = aead.decrypt(_nonce(prefix, index), sealed, header + aad + bytes([final]))
+            # A fresh bytes object per chunk: consumers may keep what they were given.
+            chunk = aead.decrypt(_nonce(prefix, index), sealed[:size], associated)
         except InvalidTag:
             raise DecryptionError("Encrypted stream failed authentication.") from None
         if final:

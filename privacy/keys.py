@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed  # the same signal as django.test.signals'
@@ -49,6 +50,12 @@ class KeyRing:
 
     field_keys: tuple[tuple[str, bytes], ...] = field(repr=False)
     index_key: bytes = field(repr=False)
+    # AESGCM objects by key id, built on first use. The cache lives and dies with this ring:
+    # a changed key configuration builds a new ring, so a rotated key id never finds a stale
+    # cipher.
+    _ciphers: dict[str, AESGCM] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         """Refuse an empty ring."""
@@ -76,6 +83,13 @@ class KeyRing:
             if candidate == kid:
                 return key
         raise UnknownKeyError(f"No encryption key with id {kid!r} in the key ring.")
+
+    def cipher(self, kid: str) -> AESGCM:
+        """The AES-256-GCM cipher of the key with this id (one per key, reused)."""
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            cipher = self._ciphers[kid] = AESGCM(self.get(kid))
+        return cipher
 
 
 def generate_key() -> str:

@@ -23,7 +23,7 @@ class DecryptingReader(io.RawIOBase):
     def __init__(self, raw, *, aad: bytes):
         self._raw = raw
         self._chunks = iter_decrypt(raw, aad=aad)
-        self._buffer = b""
+        self._buffer = memoryview(b"")
 
     def readable(self):
         return True
@@ -33,10 +33,10 @@ class DecryptingReader(io.RawIOBase):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self._buffer = chunk
+            self._buffer = memoryview(chunk)
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        self._buffer = self._buffer[size:]  # a view: no copy of the rest of the chunk
         return size
 
     def close(self):

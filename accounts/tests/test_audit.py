@@ -1,8 +1,10 @@
 """django-auditlog via the API: the actor is the JWT user, the address the resolved client IP."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
@@ -132,3 +134,25 @@ def test_profile_change_is_attributed_and_its_values_redacted(auth_client, custo
     assert "Sami" not in dumped
     assert "Carthage" not in dumped
     assert entry.changes_dict["full_name"][1] == REDACTED
+
+
+def test_a_change_after_the_request_has_ended_records_no_actor(auth_client, technician):
+    assert auth_client(technician).post(TOUCH, REMOTE_ADDR="203.0.113.20").status_code == 200
+
+    technician.date_joined -= timedelta(days=10)  # the request moved it by one day
+    technician.save(update_fields=["date_joined"])
+
+    later = user_updates(technician).order_by("-id").first()
+    assert later.actor is None and later.remote_addr is None
+    assert user_updates(technician).count() == 2
+
+
+def test_an_explicit_set_actor_outside_a_request_is_honoured(super_admin, technician):
+    with set_actor(super_admin, remote_addr="198.51.100.7"):
+        technician.date_joined -= timedelta(days=1)
+        technician.save(update_fields=["date_joined"])
+
+    entry = user_updates(technician).get()
+    assert entry.actor == super_admin
+    assert entry.remote_addr == "198.51.100.7"
+

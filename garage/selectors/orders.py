@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from garage.models import (
+    Customer,
     LabourLine,
     LineApproval,
     OdometerReading,
@@ -36,9 +37,20 @@ def _last_km(vehicle_ref: str) -> Subquery:
     )
 
 
+# An order shows its customer's name only: their other (encrypted) columns are not loaded, so
+# they are not decrypted for every order of a list. `user` is kept for the ownership checks.
+_ORDER_CUSTOMER_COLUMNS = {"id", "user", "full_name"}
+_DEFERRED_CUSTOMER_COLUMNS = [
+    f"customer__{field.name}"
+    for field in Customer._meta.concrete_fields
+    if field.name not in _ORDER_CUSTOMER_COLUMNS
+]
+
+
 def _with_details(queryset: QuerySet) -> QuerySet:
     """Everything the order serializers render, in a fixed number of queries."""
-    return queryset.select_related("vehicle", "customer", "approved_by").prefetch_related(
+    queryset = queryset.select_related("vehicle", "customer", "approved_by")
+    return queryset.defer(*_DEFERRED_CUSTOMER_COLUMNS).prefetch_related(
         Prefetch("technicians", queryset=User.objects.only("id", "username", "role")),
         Prefetch("labour_lines", queryset=LabourLine.objects.select_related("service")),
         Prefetch("part_lines", queryset=PartLine.objects.select_related("part")),

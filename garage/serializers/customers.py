@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from config.serializers import RejectUnknownFieldsMixin
+from config.serializers import OutputModelSerializer, RejectUnknownFieldsMixin
 from garage.identifiers import validate_cin, validate_tax_id
 from garage.models import Customer
 from privacy.normalise import validate_phone
@@ -20,7 +20,7 @@ class CustomerKindField(serializers.ChoiceField):
         super().__init__(choices=Customer.Kind.choices, **kwargs)
 
 
-class CustomerListOutputSerializer(serializers.ModelSerializer):
+class CustomerListOutputSerializer(OutputModelSerializer):
     """A row of the customer list: enough to find and call someone, no identity numbers."""
 
     kind = CustomerKindField(read_only=True)
@@ -40,7 +40,7 @@ class CustomerListOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CustomerDetailOutputSerializer(serializers.ModelSerializer):
+class CustomerDetailOutputSerializer(OutputModelSerializer):
     """The full customer record."""
 
     kind = CustomerKindField(read_only=True)

@@ -162,7 +162,10 @@ class _TotalsMixin(serializers.Serializer):
 
     @extend_schema_field(TotalsSerializer)
     def get_totals(self, order):
-        return TotalsSerializer(service_order_totals(order)).data
+        # One TotalsSerializer per list, not one per order: building serializers is the cost.
+        if not hasattr(self, "_totals_output"):
+            self._totals_output = TotalsSerializer()
+        return self._totals_output.to_representation(service_order_totals(order))
 
 
 # --- Output: orders, per role --------------------------------------------------------------------

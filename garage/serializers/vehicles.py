@@ -3,14 +3,14 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import RejectUnknownFieldsMixin
+from config.serializers import OutputModelSerializer, RejectUnknownFieldsMixin
 from garage.identifiers import validate_plate, validate_vin
 from garage.models import Customer, OdometerReading, Vehicle, VehicleDocument
 
 MAX_KM = 9_999_999
 
 
-class VehicleOutputSerializer(serializers.ModelSerializer):
+class VehicleOutputSerializer(OutputModelSerializer):
     """A vehicle with its last odometer reading and the next service due (read-only)."""
 
     last_odometer_km = serializers.IntegerField(

@@ -1,7 +1,6 @@
 """Garage API: appointments, slot availability and the appointment workflow."""
 
 import django_filters
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from config.exceptions import ApplicationError
+from config.filters import FilterBackend
 from config.routers import IdRouter
 from config.serializers import NoInputSerializer
 from garage.models import Appointment
@@ -66,7 +66,7 @@ class AppointmentViewSet(
     }
     http_method_names = ["get", "post", "head", "options"]
     serializer_class = AppointmentOutputSerializer
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     filterset_class = AppointmentFilter
     ordering_fields = ["start", "created_at"]
     ordering = ["start", "id"]

@@ -5,7 +5,6 @@ DELETE answers 405 and `PATCH {"is_active": false}` retires an entry instead. PU
 PATCH changes any subset of the writable fields.
 """
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,6 +12,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from accounts.models import Role
+from config.filters import FilterBackend
 from config.routers import IdRouter
 from garage.models import Part, Service
 from garage.permissions import EVERYONE, STAFF, SUPER_ADMIN, RolesByAction
@@ -53,7 +53,7 @@ class ServiceViewSet(
     }
     http_method_names = NO_DELETE
     serializer_class = ServiceOutputSerializer
-    filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filter_backends = [FilterBackend, SearchFilter, OrderingFilter]
     filterset_fields = ["is_active"]
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name", "labour_price"]
@@ -116,7 +116,7 @@ class PartViewSet(
         "movements": SUPER_ADMIN,
     }
     http_method_names = NO_DELETE
-    filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filter_backends = [FilterBackend, SearchFilter, OrderingFilter]
     filterset_fields = ["is_active"]
     search_fields = ["sku", "name"]
     # Not unit_price: ordering by it would let technicians rank prices they are not shown.

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from privacy import crypto
 from privacy.crypto import (
+    DEFAULT_CHUNK_SIZE,
     DecryptionError,
     blind_index,
     decrypt_stream,
@@ -79,8 +80,9 @@ def test_tampered_value_fails(position):
         decrypt_value(f"{prefix}:{b64(bytes(blob))}", aad=AAD)
 
 
-def test_non_canonical_base64_fails():
-    token = encrypt_value(b"", aad=AAD)  # 28 bytes: the last character has 4 unused bits
+@pytest.mark.parametrize("plaintext", [b"", b"x"], ids=["4-unused-bits", "2-unused-bits"])
+def test_non_canonical_base64_fails(plaintext):
+    token = encrypt_value(plaintext, aad=AAD)  # 28 or 29 bytes: a partial last character
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     twin = token[:-1] + alphabet[alphabet.index(token[-1]) ^ 1]
     assert unb64(twin.split(":")[2]) == unb64(token.split(":")[2])
@@ -179,6 +181,21 @@ def test_key_rotation(settings, key_settings):
     assert decrypt_value(new, aad=AAD) == b"new value"
     with pytest.raises(DecryptionError):
         decrypt_value(old, aad=AAD)
+
+
+def test_one_cipher_per_key_until_the_key_ring_changes(settings, key_settings):
+    ring = get_keys()
+    token = encrypt_value(b"cached", aad=AAD)
+    assert ring.cipher("k1") is ring.cipher("k1")
+
+    # The id k1 now names another key, and the old key lives on under k0.
+    settings.FIELD_ENCRYPTION_KEYS = f"k1:{key_settings.k2},k0:{key_settings.k1}"
+    assert get_keys() is not ring
+    assert get_keys().cipher("k1") is not ring.cipher("k1")
+    with pytest.raises(DecryptionError, match="authentication"):
+        decrypt_value(token, aad=AAD)
+    assert decrypt_value(token.replace("e1:k1:", "e1:k0:", 1), aad=AAD) == b"cached"
+    assert decrypt_value(encrypt_value(b"new", aad=AAD), aad=AAD) == b"new"
 
 
 def test_same_kid_other_key_fails(settings, key_settings):
@@ -324,12 +341,13 @@ def test_stream_20_mb_with_bounded_reads(tmp_path):
             piece = os.urandom(1 << 20)
             digest.update(piece)
             handle.write(piece)
-    chunk = 64 * 1024
+    chunk = DEFAULT_CHUNK_SIZE
     with open(plain, "rb") as src, open(sealed, "wb") as dst:
         reader = GuardedReader(src, limit=chunk)
         written = encrypt_stream(reader, dst, aad=AAD)
     assert reader.largest == chunk
-    assert written == sealed.stat().st_size == header_length() + 20 * (1 << 20) + 16 * 321
+    chunks = 20 * (1 << 20) // chunk + 1  # the last one is empty
+    assert written == sealed.stat().st_size == header_length() + 20 * (1 << 20) + 16 * chunks
     with open(sealed, "rb") as src, open(opened, "wb") as dst:
         reader = GuardedReader(src, limit=chunk + 16)
         assert decrypt_stream(reader, dst, aad=AAD) == 20 * (1 << 20)
@@ -341,6 +359,13 @@ def test_stream_20_mb_with_bounded_reads(tmp_path):
             assert len(piece) <= chunk
             streamed.update(piece)
     assert streamed.hexdigest() == digest.hexdigest()
+
+
+def test_stream_written_with_the_former_64_kib_chunks_still_decrypts():
+    data = os.urandom(3 * 64 * 1024 + 7)
+    blob = encrypt_bytes(data, chunk_size=64 * 1024, aad=AAD)
+    assert len(blob) == header_length() + len(data) + 16 * 4
+    assert b"".join(iter_decrypt(io.BytesIO(blob), aad=AAD)) == data
 
 
 def test_short_reads_do_not_change_the_format():

@@ -1,0 +1,46 @@
+"""OutputModelSerializer: fields built once per class, never shared between serializers."""
+
+from rest_framework import serializers
+
+from config.serializers import OutputModelSerializer
+from garage.models import Vehicle
+
+
+class VehicleRow(OutputModelSerializer):
+    label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Vehicle
+        fields = ["id", "make", "year", "label"]
+
+    def get_label(self, vehicle) -> str:
+        return f"{vehicle.make} {vehicle.model}"
+
+
+def test_each_serializer_gets_its_own_bound_fields():
+    first, second = VehicleRow(), VehicleRow()
+    assert list(first.fields) == list(second.fields) == ["id", "make", "year", "label"]
+    for name in first.fields:
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first
+        assert second.fields[name].parent is second
+    assert isinstance(first.fields["year"], serializers.IntegerField)
+    assert first.fields["make"].max_length == 50
+
+
+def test_rendering_is_the_model_serializers():
+    vehicle = Vehicle(id=7, make="Renault", model="Clio", year=2019)
+
+    class Plain(serializers.ModelSerializer):
+        label = serializers.SerializerMethodField()
+
+        class Meta:
+            model = Vehicle
+            fields = ["id", "make", "year", "label"]
+
+        def get_label(self, vehicle) -> str:
+            return f"{vehicle.make} {vehicle.model}"
+
+    rows = VehicleRow([vehicle, vehicle], many=True).data
+    assert rows == [Plain(vehicle).data] * 2
+    assert rows[0] == {"id": 7, "make": "Renault", "year": 2019, "label": "Renault Clio"}
