@@ -6,6 +6,7 @@ from http import HTTPStatus
 from django.http import JsonResponse
 
 from config.exceptions import error_body
+from config.outage import outage_response, unavailable_backend
 
 logger = logging.getLogger("ecar.errors")
 
@@ -29,6 +30,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
             return None
+        backend = unavailable_backend(exception)
+        if backend is not None:
+            return outage_response(backend, exception)
         # The path and exception type only: request bodies and query strings may hold personal data.
         logger.error(
             "Unhandled %s on %s %s",
