@@ -61,17 +61,18 @@ def csrf_failure(request, reason=""):
     return django_csrf_failure(request, reason)
 
 
+HEALTH = inline_serializer(
+    "Health", {"database": serializers.CharField(), "cache": serializers.CharField()}
+)
+
+
 class HealthApi(APIView):
     """Database and cache reachability, nothing else."""
 
     allowed_roles = PUBLIC
     authentication_classes = []
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health", {"database": serializers.CharField(), "cache": serializers.CharField()}
-        )
-    )
+    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request):
         status = {"database": _probe(_database_ok), "cache": _probe(_cache_ok)}
         healthy = all(value == "ok" for value in status.values())

@@ -267,6 +267,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["accounts.permissions.RolePermission"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_error_responses",
+        "config.schema.close_response_objects",
+    ],
 }
 
 # --- Audit ------------------------------------------------------------------------------------
