@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate seed bench check-deploy clean
+.PHONY: run test lint migrate seed bench check-deploy clean loadtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/bench_privacy.py
+
+# 100 clients for 60 s on private PostgreSQL, Redis and gunicorn (not part of CI).
+loadtest: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-load.txt
+	$(BIN)/python loadtest/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

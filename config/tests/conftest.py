@@ -1,10 +1,16 @@
 """The world of real objects shared by the whole-API tests of one module (see world.py)."""
 
+import tempfile
+
 import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from config.tests.world import build_world
+
+# The fuzzing writes nothing into the work tree (Hypothesis keeps its caches elsewhere).
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="ecar-hypothesis-"))
 
 
 @pytest.fixture(scope="module")
