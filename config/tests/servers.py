@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+
 def _pg_bin() -> Path:
     """PostgreSQL's server programs: $PG_BIN, else where `initdb` on the PATH points to."""
     if os.environ.get("PG_BIN"):
