@@ -3,8 +3,9 @@ per role, on real objects.
 
 Checks: no 5xx, only documented status codes and content types, responses matching their
 declared schemas. Seeded (derandomised): a failure reproduces with the same command.
-`FUZZ_EXAMPLES` (default 6) sets the examples per operation and role; the stateful test walks
-the links between operations (inferred from the schema) as each role.
+`FUZZ_EXAMPLES` (default 6) sets the examples per operation and role. The stateful test chains
+operations as each role along the links Schemathesis infers from the schema (an id a response
+returns is the path id of the next call), starting from the role's real objects.
 """
 
 import os
@@ -14,6 +15,7 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -25,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from config.tests.world import ROLES, path_kinds
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "15"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -65,3 +68,23 @@ def test_every_operation_as_every_role(case, role, world, db, wsgi_in_test_trans
     use_real_objects(case, world)
     response = case.call(headers=world.headers(role))
     case.validate_response(response, checks=CHECKS, headers=world.headers(role))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_linked_operations_as_every_role(role, world, db, wsgi_in_test_transaction):
+    class Workflow(schema.as_state_machine()):
+        def before_call(self, case):
+            use_real_objects(case, world)
+
+        def get_call_kwargs(self, case):
+            return {"headers": world.headers(role)}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, headers=world.headers(role))
+
+    run_state_machine_as_test(
+        Workflow,
+        settings=settings(
+            FUZZ_SETTINGS, max_examples=SCENARIOS, stateful_step_count=6
+        ),
+    )
