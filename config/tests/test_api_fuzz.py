@@ -52,12 +52,17 @@ FUZZ_SETTINGS = settings(
 
 def use_real_objects(case, world) -> None:
     """Point the case's path ids at the world's own or other objects, or keep the fuzzed ones:
-    chosen from the generated values, so the same seed makes the same choice."""
+    chosen from the generated values, so the same seed makes the same choice. Ids that are
+    already those of real objects (taken from an earlier response along a link) are kept."""
+    kinds = path_kinds(case.path)
+    known = {value for ids in world.ids.values() for value in ids.values()}
+    if all(case.path_parameters.get(name) in known for name in kinds):
+        return
     generated = repr(sorted(case.path_parameters.items())).encode()
     scope = SCOPES[zlib.crc32(generated) % len(SCOPES)]
     if scope == "generated":
         return
-    for name, kind in path_kinds(case.path).items():
+    for name, kind in kinds.items():
         case.path_parameters[name] = world.ids[kind][scope]
 
 
