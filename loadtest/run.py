@@ -55,7 +55,7 @@ CACHE_FREE = ("orders", "vehicles", "vehicle", "protected")
 
 @dataclass
 class Result:
-    t: float
+    t: float  # when the request was sent, in seconds from the start
     op: str
     status: int
     seconds: float
@@ -143,25 +143,25 @@ class Api:
         self.ip = ip
         self.client = httpx.AsyncClient(
             base_url=base,
-            timeout=30,
+            timeout=60,
             headers={"Host": "localhost", "X-Forwarded-Proto": "https", "X-Forwarded-For": ip},
         )
         self.token = None
 
     async def call(self, op: str, method: str, url: str, **kwargs) -> httpx.Response | None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        begun = time.monotonic()
+        sent_at, begun = self.run.now(), time.monotonic()
         try:
             response = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
-            self.run.results.append(Result(self.run.now(), op, 0, time.monotonic() - begun))
+            self.run.results.append(Result(sent_at, op, 0, time.monotonic() - begun))
             print(f"  transport error on {op}: {type(exc).__name__}", file=sys.stderr)
             return None
         is_json = response.headers.get("content-type", "").startswith("application/json")
         code = response.json().get("code") if is_json and response.status_code >= 400 else None
         self.run.results.append(
             Result(
-                t=self.run.now(),
+                t=sent_at,
                 op=op,
                 status=response.status_code,
                 seconds=time.monotonic() - begun,
@@ -304,7 +304,9 @@ async def drive(run: Run, base: str, args, pg, redis, tokens: dict):
         await asyncio.sleep(2)
         await rate_limit_probes(run, base)
         await outage(run, "postgresql", pg, args.duration * 0.3, 8)
-        await outage(run, "redis", redis, args.duration * 0.65, 6)
+        # Redis only once the database's recovery window is over: one outage at a time.
+        redis_at = max(args.duration * 0.65, run.now() + RECOVERY_SECONDS + 2)
+        await outage(run, "redis", redis, redis_at, 6)
         run.end_at = max(args.duration, run.now() + RECOVERY_SECONDS + 5)
 
     await asyncio.gather(*sessions, disruptions())
