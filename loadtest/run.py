@@ -103,7 +103,6 @@ def production_env(tmp: Path, database_url: str, redis_url: str) -> dict:
         "EXPORT_RATE": f"{EXPORT_RATE}/h",
         "FIELD_ENCRYPTION_KEYS": key("--id", "k1"),
         "BLIND_INDEX_KEY": key("--kind", "index"),
-        "BACKUP_ENCRYPTION_KEY": key("--kind", "backup"),
         "MEDIA_ROOT": str(tmp / "media"),
         "STATIC_ROOT": str(tmp / "static"),
         "ERASURE_LEDGER_PATH": str(tmp / "erasure-ledger.jsonl"),

@@ -7,7 +7,6 @@ from privacy.keys import read_key_file, validate_key_config
 
 from .base import *  # noqa: F403
 from .base import (
-    BACKUP_ENCRYPTION_KEY,
     BLIND_INDEX_KEY,
     DATABASES,
     ENCRYPTION_KEY_FILE,
@@ -59,7 +58,6 @@ _key_problems = validate_key_config(
     else {
         "field_keys": FIELD_ENCRYPTION_KEYS,
         "blind_index_key": BLIND_INDEX_KEY,
-        "backup_key": BACKUP_ENCRYPTION_KEY,
     }
 )
 if _key_problems:
