@@ -52,7 +52,7 @@ GET /api/parts/{id}/                                     401        403/403    2
 GET /api/parts/{id}/movements/                           401        403/403    403/403    200/200
 GET /api/payments/                                       401        200        403        200
 GET /api/payments/{id}/                                  401        200/404    403/403    200/200
-GET /api/privacy-notice/                                 404        404        404        404
+GET /api/privacy-notice/                                 200        200        200        200
 GET /api/protected/                                      401        200        200        200
 GET /api/service-orders/                                 401        200        200        200
 GET /api/service-orders/{id}/                            401        200/404    200/404    200/200

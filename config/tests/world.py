@@ -6,6 +6,7 @@ note. "Own" objects are those of the first customer (or assigned to the first te
 "other" ones those of the second. Everything goes through the services.
 """
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from garage.tests.order_helpers import PASSWORD, order_in, owner_vehicle
 from invoices import services as invoicing
 from invoices.models import Payment
 from invoices.tests import helpers as invoice_helpers
+from privacy.models import PrivacyNotice
 
 ROLES = ("anonymous", "customer", "technician", "super_admin")
 # The object kind of a path parameter, by the URL segment in front of it.
@@ -135,6 +137,9 @@ def build_world() -> World:
     customer = invoice_helpers.owner("fuzz-customer")
     other_customer = invoice_helpers.owner("fuzz-other")
     invoice_helpers.seller()
+    _notice = importlib.import_module("privacy.migrations.0004_privacy_notice_v1")
+    # Seeded by that migration; a transactional test's flush may have removed it.
+    PrivacyNotice.objects.get_or_create(version="1", defaults={"text": _notice.NOTICE})
     service = ServiceFactory()
     inactive_service = catalogue.service_update(
         service=ServiceFactory(), data={"is_active": False}
