@@ -323,14 +323,15 @@ def check(run: Run, env: dict, gunicorn_log: Path) -> list[str]:
     problems = []
     windows = {name: (down, up + RECOVERY_SECONDS) for name, (down, up) in run.outages.items()}
 
-    def in_window(t):
-        return any(start <= t <= end for start, end in windows.values())
+    def in_window(r):
+        # Queued requests are served some time between being sent and answered.
+        return any(r.t <= end and r.t + r.seconds >= start for start, end in windows.values())
 
     transport = [r for r in run.results if r.status == 0]
     if transport:
         problems.append(f"{len(transport)} requests without an answer (timeouts, resets)")
     bad_5xx = [
-        r for r in run.results if r.status >= 500 and not (r.status == 503 and in_window(r.t))
+        r for r in run.results if r.status >= 500 and not (r.status == 503 and in_window(r))
     ]
     if bad_5xx:
         where = Counter((r.op, r.status) for r in bad_5xx)
@@ -346,7 +347,7 @@ def check(run: Run, env: dict, gunicorn_log: Path) -> list[str]:
     for name, (_down, up) in run.outages.items():
         late = [r.t - up for r in run.results if r.status == 503 and r.t > up]
         recovered = max(late, default=0.0)
-        print(f"  {name}: last 503 {recovered:.1f} s after the restart")
+        print(f"  {name}: last request answered 503 sent {recovered:.1f} s after the restart")
         if recovered > RECOVERY_SECONDS:
             problems.append(f"{name}: 503s until {recovered:.1f} s after the restart")
     down, up = run.outages.get("redis", (0, 0))
@@ -404,8 +405,8 @@ def report(run: Run, duration: float):
         print(f"  {op:<14}{len(rs):>7}{percentile(ok, 50):>9.0f}{percentile(ok, 99):>9.0f}  "
               f"{dict(sorted(Counter(r.status for r in rs).items()))}")  # fmt: skip
     for name, (down, up) in run.outages.items():
-        during = Counter(r.status for r in results if down <= r.t <= up)
-        print(f"  while {name} was down: {dict(sorted(during.items()))}")
+        during = Counter(r.status for r in results if down <= r.t + r.seconds <= up)
+        print(f"  answered while {name} was down: {dict(sorted(during.items()))}")
     for name, probe in run.probes.items():
         print(
             f"  rate limit {name}: {probe['passed']} passed, {probe['429']} answered 429, "
