@@ -1,7 +1,6 @@
 """Production: every secret from the environment, refuses to start when one is missing or weak."""
 
 from django.core.exceptions import ImproperlyConfigured
-from psycopg_pool import ConnectionPool
 
 from config.env import env, env_list
 from privacy.keys import read_key_file, validate_key_config
@@ -40,16 +39,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 # psycopg 3's connection pool; it refuses persistent connections (CONN_MAX_AGE must stay 0).
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A sync worker holds one connection at a time, so waiting for one only happens while the
-# database is unreachable: give up after 2 s (503) rather than hold the worker. Each connection
-# is checked when taken: after a database restart, an idle worker's pooled connections are dead.
-DATABASES["default"]["OPTIONS"] = {
-    "pool": {
-        "min_size": 2,
-        "max_size": 10,
-        "timeout": 2,
-        "check": ConnectionPool.check_connection,
-    }
-}
+# database is unreachable: give up after 2 s (503) rather than hold the worker.
+DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "timeout": 2}}
 
 # Hashed static file names: nginx serves them with a one-year cache.
 STORAGES = {
