@@ -284,8 +284,8 @@ async def rate_limit_probes(run: Run, base: str):
 
 async def outage(run: Run, name: str, server, stop_at: float, down_for: float):
     await asyncio.sleep(max(0, stop_at - run.now()))
+    stopped = run.now()  # the server refuses work from the moment it starts shutting down
     await asyncio.to_thread(server.stop)
-    stopped = run.now()
     await asyncio.sleep(down_for)
     await asyncio.to_thread(server.start)
     run.outages[name] = [stopped, run.now()]
