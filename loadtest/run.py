@@ -19,6 +19,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -420,6 +421,8 @@ def main():
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    # Stopped from outside: still stop the private servers (the finally below).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     tmp = Path(tempfile.mkdtemp(prefix="ecar-loadtest-"))
     pg, redis = PrivatePostgres(), PrivateRedis()
