@@ -7,7 +7,7 @@ PORT ?= 8000
 # Test workers (pytest-xdist): one per CPU; `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint migrate seed bench check-deploy clean audit
+.PHONY: run test lint migrate seed bench check-deploy clean audit loadtest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-audit.txt
 	$(BIN)/python deploy/security_audit.py
+
+# 100 clients for 60 s on private PostgreSQL, Redis and gunicorn (not part of CI).
+loadtest: $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-load.txt
+	$(BIN)/python loadtest/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -118,7 +118,10 @@ class LogoutApi(APIView):
 
     @extend_schema(
         request=RefreshInputSerializer,
-        responses={204: OpenApiResponse(description="Signed out.")},
+        responses={
+            204: OpenApiResponse(description="Signed out."),
+            401: OpenApiResponse(description="Invalid or expired refresh token."),
+        },
     )
     def post(self, request):
         raw, cookie = _refresh_from(request)

@@ -10,6 +10,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 
 from config.exceptions import error_body
+from config.outage import outage_response, unavailable_backend
 from config.views import api_not_found
 
 logger = logging.getLogger("ecar.errors")
@@ -34,6 +35,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
             return None
+        backend = unavailable_backend(exception)
+        if backend is not None:
+            return outage_response(backend, exception)
         # The path and exception type only: request bodies and query strings may hold personal data.
         logger.error(
             "Unhandled %s on %s %s",

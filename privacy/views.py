@@ -146,7 +146,12 @@ class PrivacyNoticeApi(APIView):
     allowed_roles = PUBLIC
     authentication_classes = []
 
-    @extend_schema(responses={200: PrivacyNoticeSerializer})
+    @extend_schema(
+        responses={
+            200: PrivacyNoticeSerializer,
+            404: OpenApiResponse(description="No privacy notice is published yet."),
+        }
+    )
     def get(self, request):
         notice = selectors.privacy_notice_current()
         if notice is None:

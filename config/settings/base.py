@@ -105,7 +105,12 @@ def redis_cache(url: str) -> dict:
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": url,
         "KEY_PREFIX": "ecar",
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # Redis down or hung: fail in half a second (503), never hold a worker.
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
     }
 
 
@@ -341,6 +346,11 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "ServiceOrderStatusEnum": "garage.models.ServiceOrder.Status",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_error_responses",
+        "config.schema.close_response_objects",
+    ],
 }
 
 # --- Audit ------------------------------------------------------------------------------------

@@ -42,7 +42,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL to postgres://…")
 # psycopg 3's connection pool; it refuses persistent connections (CONN_MAX_AGE must stay 0).
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "timeout": 10}}
+# A sync worker holds one connection at a time, so waiting for one only happens while the
+# database is unreachable: give up after 2 s (503) rather than hold the worker.
+DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "timeout": 2}}
 
 # Hashed static file names: nginx serves them with a one-year cache.
 STORAGES = {

@@ -1,5 +1,6 @@
 """Input and output shapes of the appointments API."""
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -7,6 +8,8 @@ from rest_framework import serializers
 from config.serializers import RejectUnknownFieldsMixin
 from garage.models import Appointment, Service, Vehicle
 from garage.services.appointments import slot_length
+
+AVAILABILITY_WINDOW_DAYS = 366
 
 
 @extend_schema_field(
@@ -61,7 +64,7 @@ class AppointmentOutputSerializer(serializers.ModelSerializer):
         end = appointment.slot.start + slot_length()
         return serializers.DateTimeField().to_representation(end)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_service_order(self, appointment):
         if hasattr(appointment, "service_order_ref"):
             return appointment.service_order_ref
@@ -105,7 +108,15 @@ class AppointmentCheckInOutputSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    date = serializers.DateField(help_text="YYYY-MM-DD")
+    date = serializers.DateField(help_text="YYYY-MM-DD, at most a year before or after today.")
+
+    def validate_date(self, value):
+        # Far dates mean nothing for a booking and, before 1911, Tunis time had a local-mean-
+        # time offset (+00:40:44) that no RFC 3339 timestamp can carry.
+        today = timezone.localdate()
+        if abs((value - today).days) > AVAILABILITY_WINDOW_DAYS:
+            raise serializers.ValidationError("Give a date within a year of today.")
+        return value
 
 
 class AvailabilitySlotSerializer(serializers.Serializer):

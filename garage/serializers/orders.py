@@ -6,7 +6,6 @@ details, national or tax ID, address or documents (they have no need for them to
 
 from decimal import Decimal
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +19,8 @@ from garage.selectors.orders import (
 )
 
 MONEY = {"max_digits": 12, "decimal_places": 3}
+# Sent as a decimal string ("120.000"), like every other amount.
+LINE_TOTAL = serializers.DecimalField(**MONEY)
 DECISIONS = [LineApproval.APPROVED, LineApproval.DECLINED]
 
 # --- Input ---------------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class LabourLineOutputSerializer(serializers.Serializer):
     approval = serializers.ChoiceField(choices=LineApproval.choices)
     total = serializers.SerializerMethodField(help_text="hours x unit price, excluding tax.")
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(LINE_TOTAL)
     def get_total(self, line) -> str:
         return str(labour_line_total(line))
 
@@ -135,7 +136,7 @@ class PartLineOutputSerializer(serializers.Serializer):
     consumed = serializers.BooleanField(help_text="Whether the stock was already taken.")
     total = serializers.SerializerMethodField(help_text="quantity x unit price, excluding tax.")
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(LINE_TOTAL)
     def get_total(self, line) -> str:
         return str(part_line_total(line))
 
@@ -261,7 +262,7 @@ class HistoryLabourLineSerializer(serializers.Serializer):
     hours = serializers.DecimalField(max_digits=6, decimal_places=2)
     total = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(LINE_TOTAL)
     def get_total(self, line) -> str:
         return str(labour_line_total(line))
 
@@ -271,7 +272,7 @@ class HistoryPartLineSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     total = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(LINE_TOTAL)
     def get_total(self, line) -> str:
         return str(part_line_total(line))
 

@@ -479,7 +479,9 @@ def test_past_slots_are_not_bookable(auth_client, alice):
     assert slots and not any(s["bookable"] for s in slots)
 
 
-@pytest.mark.parametrize("query", [{}, {"date": "2026-13-01"}, {"date": "soon"}])
+@pytest.mark.parametrize(
+    "query", [{}, {"date": "2026-13-01"}, {"date": "soon"}, {"date": "1067-11-05"}]
+)
 def test_availability_needs_a_valid_date(auth_client, alice, query):
     response = auth_client(alice.user).get(AVAILABILITY, query)
 

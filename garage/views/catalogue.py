@@ -5,7 +5,12 @@ DELETE answers 405 and `PATCH {"is_active": false}` retires an entry instead. PU
 PATCH changes any subset of the writable fields.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -30,6 +35,16 @@ from garage.services import catalogue as services
 
 NO_DELETE = ["get", "post", "patch", "head", "options"]
 BAD_INPUT = OpenApiResponse(description="Invalid input: `errors` holds the field errors.")
+
+
+def _part_by_role(many: bool = False):
+    """A part as the caller's role sees it: with prices (super-admin) or without (technician)."""
+    return PolymorphicProxySerializer(
+        component_name="PartByRole",
+        serializers=[PartOutputSerializer, PartTechnicianOutputSerializer],
+        resource_type_field_name=None,
+        many=many,
+    )
 
 
 @extend_schema_view(
@@ -94,9 +109,12 @@ class ServiceViewSet(
 @extend_schema_view(
     list=extend_schema(
         description="Super-admins: every part. Technicians: active parts, without prices "
-        "(`unit_price` and `tva_rate` are left out)."
+        "(`unit_price` and `tva_rate` are left out).",
+        responses=_part_by_role(many=True),
     ),
-    retrieve=extend_schema(description="One part; technicians get it without prices."),
+    retrieve=extend_schema(
+        description="One part; technicians get it without prices.", responses=_part_by_role()
+    ),
 )
 class PartViewSet(
     RolesByAction, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
@@ -162,7 +180,7 @@ class PartViewSet(
         return Response(PartOutputSerializer(part).data)
 
     @extend_schema(
-        responses=PartOutputSerializer(many=True),
+        responses=_part_by_role(many=True),
         description="Active parts whose stock is at or below their reorder level, emptiest "
         "first. Technicians get them without prices.",
     )
