@@ -21,6 +21,7 @@ from accounts.tokens import token_pair
 from garage.models import ServiceOrder
 from garage.services import appointments, catalogue, vehicles
 from garage.services.appointments import day_slot_starts
+from garage.tests.documents import pdf_document
 from garage.tests.factories import PartFactory, ServiceFactory
 from garage.tests.order_helpers import PASSWORD, order_in, owner_vehicle
 from invoices import services as invoicing
@@ -46,7 +47,7 @@ KIND_BY_SEGMENT = {
     "vehicles": "vehicle",
 }
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = pdf_document()
 
 
 def path_kinds(path: str) -> dict[str, str]:
