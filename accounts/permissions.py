@@ -4,15 +4,27 @@ A view without the declaration admits nobody (and a test walking the URL configu
 `PUBLIC` is the explicit declaration for the few views anyone may call (login, health, schema).
 """
 
+from django.conf import settings
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from accounts.models import Role
+from accounts.tokens import token_has_mfa
 
 PUBLIC = frozenset({"__public__"})
 ALL_ROLES = frozenset(Role.values)
 STAFF = frozenset({Role.SUPER_ADMIN, Role.TECHNICIAN})
 SUPER_ADMIN = frozenset({Role.SUPER_ADMIN})
 CUSTOMER = frozenset({Role.CUSTOMER})
+
+
+def _lacks_required_mfa(request) -> bool:
+    """A staff member's token did not pass a second factor, while the policy requires one."""
+    return (
+        settings.STAFF_MFA_REQUIRED
+        and request.user.is_staff_role
+        and not token_has_mfa(request.auth)
+    )
 
 
 def declared_roles(view) -> frozenset | None:
@@ -32,7 +44,15 @@ class RolePermission(BasePermission):
         if roles is PUBLIC:
             return True
         user = request.user
-        return bool(user and user.is_authenticated and user.role in roles)
+        if not (user and user.is_authenticated and user.role in roles):
+            return False
+        # Staff signed in without a second factor may only enrol one (views that allow it).
+        if not getattr(view, "allow_without_mfa", False) and _lacks_required_mfa(request):
+            raise PermissionDenied(
+                "Enrol an authenticator (/api/mfa/totp/), then sign in again with a code.",
+                code="mfa_enrolment_required",
+            )
+        return True
 
     def has_object_permission(self, request, view, obj):
         return self.has_permission(request, view)

@@ -6,10 +6,18 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import AuthEvent, PasswordHistory, Profile, RotatedRefreshToken, User
+from accounts.models import (
+    AuthEvent,
+    MFAChallenge,
+    PasswordHistory,
+    Profile,
+    RecoveryCodeDevice,
+    RotatedRefreshToken,
+    TOTPDevice,
+    User,
+)
 from privacy.erasure import audit_scrub, audit_scrub_actor
 from privacy.registry import (
     ErasureResult,
@@ -37,6 +45,8 @@ def _account_erase(user) -> ErasureResult:
     OutstandingToken.objects.filter(user=user).delete()  # every refresh token, with its blacklist
     PasswordHistory.objects.filter(user=user).delete()
     TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    MFAChallenge.objects.filter(user=user).delete()
     # A queryset update: no audit row repeating the old username is written.
     User.objects.filter(pk=user.pk).update(
         username=f"erased-{uuid.uuid4().hex[:20]}",

@@ -2,11 +2,10 @@
 
 import pytest
 from django.core.management import call_command
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Role
+from accounts.models import Role, TOTPDevice
 from accounts.services import user_create
+from accounts.tests.mfa_helpers import enrol_totp, totp_code
 from privacy.models import AccessRecord
 
 PASSWORD = "Garage#Pass2026"
@@ -21,15 +20,17 @@ def admin_user():
 def _login(client, device=None, token=""):
     data = {"username": "chief", "password": PASSWORD, "next": "/admin/"}
     if device is not None:
-        data |= {"otp_device": device.persistent_id, "otp_token": token}
+        data |= {"otp_token": token}
     return client.post("/admin/login/?next=/admin/", data)
 
 
 def _current_token(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    return totp_code(device)
 
 
 def test_admin_login_without_second_factor_is_refused(client, admin_user):
+    enrol_totp(admin_user)
+
     response = _login(client)
 
     assert response.status_code == 200  # the form again, with an error
@@ -37,7 +38,7 @@ def test_admin_login_without_second_factor_is_refused(client, admin_user):
 
 
 def test_admin_login_with_a_wrong_totp_code_is_refused(client, admin_user):
-    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    device = enrol_totp(admin_user)
     wrong = f"{(int(_current_token(device)) + 1) % 1_000_000:06d}"
 
     _login(client, device, wrong)
@@ -46,7 +47,7 @@ def test_admin_login_with_a_wrong_totp_code_is_refused(client, admin_user):
 
 
 def test_admin_login_with_password_and_totp_code_works(client, admin_user):
-    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    device = enrol_totp(admin_user)
 
     response = _login(client, device, _current_token(device))
 
@@ -80,7 +81,7 @@ def test_spoofed_forwarded_for_does_not_open_the_admin(client, admin_user, setti
 
 
 def test_deactivating_a_user_in_the_admin_ends_their_tokens(client, admin_user, make_user):
-    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    device = enrol_totp(admin_user)
     _login(client, device, _current_token(device))
     victim = make_user("leaver", Role.TECHNICIAN)
     generation = victim.token_generation
@@ -115,7 +116,7 @@ def test_deactivating_a_user_in_the_admin_ends_their_tokens(client, admin_user, 
 
 
 def test_reading_a_person_in_the_admin_is_an_access_record(client, admin_user, make_user):
-    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    device = enrol_totp(admin_user)
     _login(client, device, _current_token(device))
     person = make_user("reader-target", Role.CUSTOMER)
 
@@ -132,7 +133,7 @@ def test_reading_a_person_in_the_admin_is_an_access_record(client, admin_user, m
 
 @pytest.mark.parametrize("term", ["Zeineb.Admin@Example.tn", "+216 22 333 445", "22333445"])
 def test_admin_finds_a_user_by_exact_email_or_phone(client, admin_user, term):
-    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    device = enrol_totp(admin_user)
     _login(client, device, _current_token(device))
     user_create(
         username="zk",

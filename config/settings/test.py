@@ -13,3 +13,4 @@ ERASURE_LEDGER_PATH = f"{MEDIA_ROOT}/erasure-ledger.jsonl"
 STORAGES["encrypted"]["OPTIONS"]["location"] = f"{MEDIA_ROOT}/private"
 CACHES["default"]["KEY_PREFIX"] = f"ecar-test-{os.getpid()}"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+STAFF_MFA_REQUIRED = False  # the MFA tests turn it on
