@@ -57,18 +57,24 @@ def _challenge_digest(challenge: str) -> str:
     return hashlib.sha256(challenge.encode()).hexdigest()
 
 
-def _matching_device(*, user: User, code: str):
-    """The user's device that accepts `code` (consuming it), or None.
+def _device_for(*, user: User, code: str):
+    """The user's device that `code` is meant for, locked for the verification.
 
     Digits go to the authenticator, anything else to the recovery codes: trying both would count
     a failure against the device that was not meant.
     """
-    code = (code or "").strip()
     model = TOTPDevice if code.isdigit() else RecoveryCodeDevice
-    device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
-    if device is None or not device.verify_token(code):
+    return model.objects.select_for_update().filter(user=user, confirmed=True).first()
+
+
+def _device_wait(device) -> float | None:
+    """Seconds left of the device's own back-off after failures (1, 2, 4 ... s), or None."""
+    allowed, _ = device.verify_is_allowed()
+    if allowed:
         return None
-    return device
+    delay = device.get_throttle_factor() * 2 ** (device.throttling_failure_count - 1)
+    elapsed = (timezone.now() - device.throttling_failure_timestamp).total_seconds()
+    return max(delay - elapsed, 1)
 
 
 def mfa_verify_code(*, request, user: User, code: str):
@@ -81,14 +87,24 @@ def mfa_verify_code(*, request, user: User, code: str):
     if retry_after is not None:
         services.auth_event_record(request=request, kind=AuthEvent.Kind.MFA_THROTTLED, user=user)
         raise Throttled(retry_after)
+    code = (code or "").strip()
     with transaction.atomic():
-        device = _matching_device(user=user, code=code)
-        if device is None:
-            services.auth_event_record(request=request, kind=AuthEvent.Kind.MFA_FAILED, user=user)
+        device = _device_for(user=user, code=code)
+        wait = _device_wait(device) if device is not None else None
+        if wait is None and device is not None and not device.verify_token(code):
+            device = None
+        if wait is not None:
+            event = AuthEvent.Kind.MFA_THROTTLED
+        elif device is None:
+            event = AuthEvent.Kind.MFA_FAILED
         elif isinstance(device, RecoveryCodeDevice):
-            services.auth_event_record(
-                request=request, kind=AuthEvent.Kind.RECOVERY_CODE_USED, user=user
-            )
+            event = AuthEvent.Kind.RECOVERY_CODE_USED
+        else:
+            event = None
+        if event:
+            services.auth_event_record(request=request, kind=event, user=user)
+    if wait is not None:
+        raise Throttled(wait)
     if device is None:
         raise ApplicationError(INVALID_CODE, code="invalid_code", status_code=401)
     return device
