@@ -269,7 +269,7 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     def config_url(self) -> str:
         """The otpauth:// URI for an authenticator app, with the issuer and the account label."""
         issuer = settings.OTP_TOTP_ISSUER.replace(":", "")
-        label = quote(f"{issuer}:{self.user.get_username()}")
+        label = quote(f"{issuer}:{self.user.get_username()}", safe=":@")
         params = urlencode(
             {
                 "secret": base64.b32encode(self.bin_key).decode().rstrip("="),
