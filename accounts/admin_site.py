@@ -64,8 +64,17 @@ class EnrolmentForm(forms.Form):
 class AdminSite(OTPAdminSite):
     """django-otp's admin site (staff must be verified by a device), with enrolment."""
 
+    site_header = "ECAR administration"
+    site_title = "ECAR admin"
     login_form = AdminLoginForm
     login_template = "accounts/admin/login.html"
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        if not self.has_permission(request):
+            # Signed in by password only (enrolling): no menu of the admin's models.
+            context.update(available_apps=[], is_nav_sidebar_enabled=False)
+        return context
 
     def get_urls(self):
         return [
