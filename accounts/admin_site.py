@@ -1,12 +1,10 @@
 """The admin site: password plus a second factor, and the page where staff enrol one."""
 
-import base64
-
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import update_session_auth_hash
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
@@ -79,6 +77,7 @@ class AdminSite(OTPAdminSite):
     def get_urls(self):
         return [
             path("mfa/", self._enrolment_view(self.mfa_view), name="mfa"),
+            path("mfa/qr.svg", self._enrolment_view(self.mfa_qr_view), name="mfa_qr"),
             *super().get_urls(),
         ]
 
@@ -137,10 +136,12 @@ class AdminSite(OTPAdminSite):
             "recovery_codes": codes,
             "form": form,
             "pending_uri": pending.config_url if pending else None,
-            "pending_qr": (
-                base64.b64encode(mfa.qr_code_svg(pending.config_url).encode()).decode()
-                if pending
-                else None
-            ),
         }
         return TemplateResponse(request, "accounts/admin/mfa.html", context)
+
+    def mfa_qr_view(self, request):
+        """The QR code of the caller's pending authenticator (an image of the page's own origin)."""
+        pending = mfa.totp_pending(request.user)
+        if pending is None:
+            raise Http404("No authenticator is waiting for its first code.")
+        return HttpResponse(mfa.qr_code_svg(pending.config_url), content_type="image/svg+xml")

@@ -231,7 +231,8 @@ def totp_enrol_confirm(*, request, user: User, code: str) -> tuple[TOTPDevice, l
             raise ApplicationError(
                 "Start the enrolment first.", code="no_pending_device", status_code=400
             )
-        verified = device.verify_token(code)
+        wait = _device_wait(device)
+        verified = wait is None and device.verify_token(code)
         if verified:
             TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             device.confirmed = True
@@ -240,7 +241,10 @@ def totp_enrol_confirm(*, request, user: User, code: str) -> tuple[TOTPDevice, l
             services.user_revoke_sessions(request=request, user=user)
             services.auth_event_record(request=request, kind=AuthEvent.Kind.MFA_ENROLLED, user=user)
         else:
-            services.auth_event_record(request=request, kind=AuthEvent.Kind.MFA_FAILED, user=user)
+            kind = AuthEvent.Kind.MFA_THROTTLED if wait else AuthEvent.Kind.MFA_FAILED
+            services.auth_event_record(request=request, kind=kind, user=user)
+    if wait:
+        raise Throttled(wait)
     if not verified:
         raise ApplicationError(INVALID_CODE, code="invalid_code", status_code=400)
     return device, codes

@@ -161,7 +161,15 @@ class TOTPEnrolApi(APIView):
     allowed_roles = ALL_ROLES
     allow_without_mfa = True
 
-    @extend_schema(request=None, responses={201: TOTPEnrolmentOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: TOTPEnrolmentOutputSerializer,
+            403: OpenApiResponse(
+                description="Replacing an authenticator needs a code-verified login."
+            ),
+        },
+    )
     def post(self, request):
         device = mfa.totp_enrol_start(user=request.user, verified=token_has_mfa(request.auth))
         uri = device.config_url
@@ -174,7 +182,14 @@ class TOTPConfirmApi(APIView):
     allowed_roles = ALL_ROLES
     allow_without_mfa = True
 
-    @extend_schema(request=TOTPConfirmInputSerializer, responses={200: TOTPConfirmOutputSerializer})
+    @extend_schema(
+        request=TOTPConfirmInputSerializer,
+        responses={
+            200: TOTPConfirmOutputSerializer,
+            400: OpenApiResponse(description="Wrong code, or no enrolment started."),
+            429: OpenApiResponse(description="Too many attempts; see Retry-After."),
+        },
+    )
     def post(self, request):
         data = TOTPConfirmInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -206,7 +221,14 @@ class UserMFAResetApi(APIView):
 
     allowed_roles = SUPER_ADMIN
 
-    @extend_schema(request=None, responses={204: OpenApiResponse(description="Reset.")})
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Devices removed, every session of the person ended."),
+            400: OpenApiResponse(description="Not for oneself (code mfa_reset_self)."),
+            404: OpenApiResponse(description="No such user."),
+        },
+    )
     def post(self, request, pk: int):
         person = get_object_or_404(User, pk=pk)
         mfa.mfa_reset(request=request, actor=request.user, user=person)

@@ -181,7 +181,11 @@ def test_enrolling_in_the_admin_verifies_the_session_and_shows_recovery_codes(cl
     device = TOTPDevice.objects.get(user=admin_user, confirmed=False)
     confirmed = client.post("/admin/mfa/", {"action": "confirm", "code": totp_code(device)})
 
-    assert b'src="data:image/svg+xml;base64,' in started.content
+    qr = client.get("/admin/mfa/qr.svg")
+    assert b'src="/admin/mfa/qr.svg"' in started.content
+    assert (qr.status_code, qr["Content-Type"]) == (200, "image/svg+xml")
+    assert b"<svg" in qr.content
+    assert "no-store" in qr["Cache-Control"]
     assert "otpauth://totp/ECAR:chief?" in started.content.decode().replace("&amp;", "&")
     assert confirmed.status_code == 200
     assert len(confirmed.context["recovery_codes"]) == 10
