@@ -31,7 +31,7 @@ def _code_input(label: str) -> forms.CharField:
 class AdminLoginForm(AdminAuthenticationForm):
     """Username, password and one code field: no device picker (the code's shape says which)."""
 
-    otp_token = _code_input("Code from your authenticator app (or a recovery code)")
+    otp_token = _code_input("Code")
 
     def clean(self):
         cleaned = super().clean()

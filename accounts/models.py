@@ -237,6 +237,10 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     class Meta:
         verbose_name = "TOTP device"
 
+    def __str__(self):
+        # Never the username (django-otp's default): this string lands in audit rows.
+        return f"{self.name} of user {self.user_id}"
+
     @property
     def bin_key(self) -> bytes:
         return bytes.fromhex(self.key)
@@ -294,6 +298,9 @@ class RecoveryCodeDevice(TimestampMixin, ThrottlingMixin, Device):
 
     class Meta:
         verbose_name = "recovery code set"
+
+    def __str__(self):
+        return f"{self.name} of user {self.user_id}"
 
     def get_throttle_factor(self):
         return settings.OTP_STATIC_THROTTLE_FACTOR

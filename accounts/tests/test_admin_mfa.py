@@ -178,10 +178,10 @@ def test_enrolling_in_the_admin_verifies_the_session_and_shows_recovery_codes(cl
     _login(client)
 
     started = client.post("/admin/mfa/", {"action": "start"})
+    qr = client.get("/admin/mfa/qr.svg")
     device = TOTPDevice.objects.get(user=admin_user, confirmed=False)
     confirmed = client.post("/admin/mfa/", {"action": "confirm", "code": totp_code(device)})
 
-    qr = client.get("/admin/mfa/qr.svg")
     assert b'src="/admin/mfa/qr.svg"' in started.content
     assert (qr.status_code, qr["Content-Type"]) == (200, "image/svg+xml")
     assert b"<svg" in qr.content

@@ -260,6 +260,9 @@ def rich_person(n: int, tag: str, *, admin, admin_client: APIClient, ip: str) ->
         response = client.post("/api/me/consents/", {"purpose": purpose, "granted": True})
         assert response.status_code == 201, response.content
 
+    # An authenticator app enrolment started in the app (unconfirmed: logins stay password-only).
+    assert client.post("/api/mfa/totp/").status_code == 201
+
     # The front desk reads their record: an access record about them.
     assert admin_client.get(f"/api/customers/{customer.pk}/").status_code == 200
 
