@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test workers (pytest-xdist): one per CPU; `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint migrate seed bench check-deploy clean
 
@@ -24,7 +26,7 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,6 +35,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/bench_privacy.py
+	$(BIN)/python bench/bench_backups.py
+	$(BIN)/python bench/bench_teif.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

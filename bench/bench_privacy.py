@@ -42,7 +42,6 @@ def setup_django() -> None:
     os.environ["ENCRYPTION_KEY_FILE"] = ""
     os.environ["FIELD_ENCRYPTION_KEYS"] = f"k1:{_fresh_key()}"
     os.environ["BLIND_INDEX_KEY"] = _fresh_key()
-    os.environ["BACKUP_ENCRYPTION_KEY"] = _fresh_key()
     import django
 
     django.setup()

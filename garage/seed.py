@@ -13,21 +13,33 @@ from accounts.models import Profile
 from garage.models import Customer, Part, Service, ServiceOrder, StockMovement
 from garage.services import appointments, catalogue, customers, orders, vehicles
 
+# Demo catalogue with the TVA rates of the invoicing table (19 % normal, 13 % intermediate, 7 %
+# reduced): demo values that show every rate on an invoice; a real garage sets each rate with its
+# accountant.
 SERVICES = [
-    ("VID-01", "Vidange moteur + filtre à huile", "45.000", 45),
-    ("FRN-01", "Remplacement plaquettes de frein AV", "60.000", 60),
-    ("DIA-01", "Diagnostic électronique", "35.000", 30),
-    ("CLI-01", "Recharge climatisation", "80.000", 60),
-    ("PNE-01", "Montage et équilibrage 4 pneus", "40.000", 45),
-    ("DIS-01", "Remplacement kit de distribution", "220.000", 240),
+    ("VID-01", "Vidange moteur + filtre à huile", "45.000", 45, "19"),
+    ("FRN-01", "Remplacement plaquettes de frein AV", "60.000", 60, "19"),
+    ("DIA-01", "Diagnostic électronique", "35.000", 30, "7"),
+    ("CLI-01", "Recharge climatisation", "80.000", 60, "19"),
+    ("PNE-01", "Montage et équilibrage 4 pneus", "40.000", 45, "19"),
+    ("DIS-01", "Remplacement kit de distribution", "220.000", 240, "19"),
 ]
 PARTS = [
-    ("HUI-5W30-5L", "Huile moteur 5W30 5 L", "89.500", 12),
-    ("FLT-HUI-CLIO", "Filtre à huile Clio IV", "18.900", 20),
-    ("PLQ-AV-208", "Plaquettes AV Peugeot 208", "74.000", 8),
-    ("GAZ-R134A", "Gaz R134a (300 g)", "38.000", 6),
-    ("KIT-DIS-POLO", "Kit distribution VW Polo 1.4", "389.000", 2),
-    ("BAL-ESS-AV", "Balais essuie-glace AV", "29.500", 10),
+    ("HUI-5W30-5L", "Huile moteur 5W30 5 L", "89.500", 12, "13"),
+    ("FLT-HUI-CLIO", "Filtre à huile Clio IV", "18.900", 20, "19"),
+    ("PLQ-AV-208", "Plaquettes AV Peugeot 208", "74.000", 8, "19"),
+    ("GAZ-R134A", "Gaz R134a (300 g)", "38.000", 6, "19"),
+    ("KIT-DIS-POLO", "Kit distribution VW Polo 1.4", "389.000", 8, "19"),
+    ("BAL-ESS-AV", "Balais essuie-glace AV", "29.500", 10, "19"),
+]
+# Each demo job: its service and the parts it takes (quantity).
+JOBS = [
+    ("VID-01", [("HUI-5W30-5L", 1), ("FLT-HUI-CLIO", 1)]),
+    ("DIA-01", []),
+    ("FRN-01", [("PLQ-AV-208", 1)]),
+    ("CLI-01", [("GAZ-R134A", 1)]),
+    ("DIS-01", [("KIT-DIS-POLO", 1)]),
+    ("PNE-01", []),
 ]
 CARS = [
     ("Renault", "Clio IV", "diesel"),
@@ -67,13 +79,19 @@ def seed_garage(*, admin, technicians, customer_users, rng: random.Random) -> di
         return {"skipped": "garage data already present"}
     services = [
         catalogue.service_create(
-            code=code, name=name, labour_price=Decimal(price), estimated_minutes=minutes
+            code=code,
+            name=name,
+            labour_price=Decimal(price),
+            estimated_minutes=minutes,
+            tva_rate=Decimal(rate),
         )
-        for code, name, price, minutes in SERVICES
+        for code, name, price, minutes, rate in SERVICES
     ]
     parts = []
-    for sku, name, price, stock in PARTS:
-        part = catalogue.part_create(sku=sku, name=name, unit_price=Decimal(price), reorder_level=3)
+    for sku, name, price, stock, rate in PARTS:
+        part = catalogue.part_create(
+            sku=sku, name=name, unit_price=Decimal(price), reorder_level=3, tva_rate=Decimal(rate)
+        )
         catalogue.stock_movement_record(
             part=part,
             kind=StockMovement.Kind.IN,
@@ -107,9 +125,15 @@ def seed_garage(*, admin, technicians, customer_users, rng: random.Random) -> di
                     colour=rng.choice(COLOURS),
                 )
             )
-    _walk_in(rng)
+    company_vehicle = _company_vehicle(_walk_in(rng), rng)
     booked = _appointments(admin, fleet[:6], services)
-    made = _orders(admin, technicians, fleet[6:], services, parts, rng)
+    work = [
+        (vehicle, STATUSES[index % len(STATUSES)], JOBS[index % len(JOBS)])
+        for index, vehicle in enumerate(fleet[6:])
+    ]
+    # The company's order is delivered: its invoice has a buyer identified by matricule fiscal.
+    work.append((company_vehicle, ServiceOrder.Status.DELIVERED, JOBS[4]))
+    made = _orders(admin, technicians, work, services, parts, rng)
     return {
         "services": len(services),
         "parts": len(parts),
@@ -127,6 +151,19 @@ def _walk_in(rng) -> Customer:
         tax_id="1234567A/A/M/000",
         phone=f"+21673{rng.randrange(10**6):06d}",
         address="Zone industrielle, 4000 Sousse",
+    )
+
+
+def _company_vehicle(company: Customer, rng):
+    return vehicles.vehicle_create(
+        customer=company,
+        plate=f"{rng.randint(100, 250)} تونس {rng.randint(1000, 9999)}",
+        vin="".join(rng.choice(VIN_CHARS) for _ in range(17)),
+        make="Volkswagen",
+        model="Polo",
+        year=2021,
+        fuel="petrol",
+        colour="blanc",
     )
 
 
@@ -157,10 +194,11 @@ def _appointments(admin, fleet, services) -> int:
     return len(fleet)
 
 
-def _orders(admin, technicians, fleet, services, parts: list[Part], rng) -> int:
-    made = 0
-    for index, vehicle in enumerate(fleet):
-        status = STATUSES[index % len(STATUSES)]
+def _orders(admin, technicians, work, services, parts: list[Part], rng) -> int:
+    """One order per (vehicle, status, job): the job's service and the parts it takes."""
+    services_by_code = {service.code: service for service in services}
+    parts_by_sku = {part.sku: part for part in parts}
+    for index, (vehicle, status, (code, job_parts)) in enumerate(work):
         order = orders.service_order_create(
             actor=admin,
             vehicle=vehicle,
@@ -171,14 +209,14 @@ def _orders(admin, technicians, fleet, services, parts: list[Part], rng) -> int:
             actor=admin, order=order, technician_ids=[technicians[index % len(technicians)].pk]
         )
         orders.service_order_labour_line_add(
-            actor=admin, order=order, service=rng.choice(services), hours=Decimal("1.50")
+            actor=admin, order=order, service=services_by_code[code], hours=Decimal("1.50")
         )
-        orders.service_order_part_line_add(
-            actor=admin, order=order, part=parts[index % 4], quantity=1
-        )
+        for sku, quantity in job_parts:
+            orders.service_order_part_line_add(
+                actor=admin, order=order, part=parts_by_sku[sku], quantity=quantity
+            )
         _advance(admin, order, status)
-        made += 1
-    return made
+    return len(work)
 
 
 _PATH = [

@@ -4,9 +4,13 @@ Invoices, credit notes and payments change through the API workflow (drafts, iss
 notes), never in the admin: an issued document is a legal record.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
+from config.exceptions import ApplicationError
 from invoices import models
+from invoices.services import einvoicing
 from privacy.admin import AccessRecordedAdmin
 
 
@@ -87,6 +91,83 @@ class EventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class TtnAnswerForm(forms.Form):
+    accepted = forms.BooleanField(required=False, help_text="Ticked: accepted; else rejected.")
+    reference = forms.CharField(required=False, max_length=70, label="TTN reference")
+    qr_payload = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea, label="QR code content"
+    )
+    file = forms.FileField(required=False, label="Signed file returned by TTN")
+    reason = forms.CharField(required=False, max_length=1000, label="Rejection reason")
+
+
+class EInvoiceAdminMixin:
+    """El Fatoora actions: export to the outbox, mark submitted, record TTN's answer."""
+
+    actions = ["einvoice_export", "einvoice_mark_submitted", "einvoice_record_answer"]
+
+    def _each(self, request, queryset, step):
+        for document in queryset:
+            try:
+                step(actor=request.user, document=document)
+            except ApplicationError as exc:
+                self.message_user(request, f"{document}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{document}: done.", messages.SUCCESS)
+
+    @admin.action(description="El Fatoora: sign and export to the outbox")
+    def einvoice_export(self, request, queryset):
+        self._each(request, queryset, einvoicing.einvoice_export)
+
+    @admin.action(description="El Fatoora: mark as submitted (uploaded on the portal)")
+    def einvoice_mark_submitted(self, request, queryset):
+        self._each(request, queryset, einvoicing.einvoice_mark_submitted)
+
+    @admin.action(description="El Fatoora: record TTN's answer (one document)")
+    def einvoice_record_answer(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one document.", messages.ERROR)
+            return None
+        document = queryset.get()
+        form = TtnAnswerForm(request.POST or None, request.FILES or None)
+        if "confirm" in request.POST and form.is_valid():
+            answer = form.cleaned_data
+            try:
+                if answer["accepted"]:
+                    upload = answer["file"]
+                    einvoicing.einvoice_accept(
+                        actor=request.user,
+                        document=document,
+                        reference=answer["reference"],
+                        qr_payload=answer["qr_payload"],
+                        signed_file=upload.read() if upload else None,
+                    )
+                else:
+                    einvoicing.einvoice_reject(
+                        actor=request.user, document=document, reason=answer["reason"]
+                    )
+            except ApplicationError as exc:
+                self.message_user(request, f"{document}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{document}: answer recorded.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "document": document,
+            "form": TtnAnswerForm() if "confirm" not in request.POST else form,
+            "action": "einvoice_record_answer",
+        }
+        return TemplateResponse(request, "admin/invoices/ttn_answer.html", context)
+
+
+EINVOICE_ADMIN_FIELDS = (
+    "einvoice_status",
+    "einvoice_updated_at",
+    "ttn_reference",
+    "ttn_qr_payload",
+    "ttn_rejection_reason",
+)
+
 DOCUMENT_FIELDS = (
     "number",
     "status",
@@ -107,7 +188,7 @@ DOCUMENT_FIELDS = (
 
 
 @admin.register(models.Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, AccessRecordedAdmin):
+class InvoiceAdmin(EInvoiceAdminMixin, ReadOnlyAdminMixin, AccessRecordedAdmin):
     access_action = "invoice.admin_read"
 
     def subject_user(self, obj):
@@ -120,10 +201,11 @@ class InvoiceAdmin(ReadOnlyAdminMixin, AccessRecordedAdmin):
         "issue_date",
         "total_ttc",
         "balance_due",
+        "einvoice_status",
         "customer",
         "service_order",
     )
-    list_filter = ("status",)
+    list_filter = ("status", "einvoice_status")
     list_select_related = ("customer", "service_order")
     sortable_by = ("id", "number", "status", "issue_date", "total_ttc")
     search_fields = ("number",)
@@ -133,8 +215,10 @@ class InvoiceAdmin(ReadOnlyAdminMixin, AccessRecordedAdmin):
         *DOCUMENT_FIELDS[3:],
         "due_date",
         "notes",
+        "vehicle",
         "paid_total",
         "credited_total",
+        *EINVOICE_ADMIN_FIELDS,
     )
     readonly_fields = fields
     inlines = [InvoiceLineInline, PaymentInline, EventInline]
@@ -147,18 +231,32 @@ class CreditNoteLineInline(ReadOnlyInline):
 
 
 @admin.register(models.CreditNote)
-class CreditNoteAdmin(ReadOnlyAdminMixin, AccessRecordedAdmin):
+class CreditNoteAdmin(EInvoiceAdminMixin, ReadOnlyAdminMixin, AccessRecordedAdmin):
     access_action = "credit_note.admin_read"
 
     def subject_user(self, obj):
         return obj.customer.user
 
-    list_display = ("id", "number", "status", "issue_date", "total_ttc", "invoice")
-    list_filter = ("status",)
+    list_display = (
+        "id",
+        "number",
+        "status",
+        "issue_date",
+        "total_ttc",
+        "einvoice_status",
+        "invoice",
+    )
+    list_filter = ("status", "einvoice_status")
     list_select_related = ("invoice",)
     sortable_by = ("id", "number", "status", "issue_date", "total_ttc")
     search_fields = ("number",)
-    fields = (*DOCUMENT_FIELDS[:3], "invoice", "reason", *DOCUMENT_FIELDS[3:])
+    fields = (
+        *DOCUMENT_FIELDS[:3],
+        "invoice",
+        "reason",
+        *DOCUMENT_FIELDS[3:],
+        *EINVOICE_ADMIN_FIELDS,
+    )
     readonly_fields = fields
     inlines = [CreditNoteLineInline]
 

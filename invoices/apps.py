@@ -6,4 +6,4 @@ class InvoicesConfig(AppConfig):
     verbose_name = "Invoices, credit notes and payments"
 
     def ready(self):
-        from invoices import audit, personal_data  # noqa: F401 - auditlog and privacy registries
+        from invoices import audit, checks, personal_data  # noqa: F401 - registries and checks

@@ -4,7 +4,8 @@ An issued invoice or credit note is a legal document: its number, dates, buyer, 
 amounts never change again. Four layers keep it so: the services refuse, the admin is read-only,
 `save()`/`delete()` and the querysets refuse here, and on PostgreSQL triggers (migration 0002)
 refuse the raw UPDATE or DELETE. Only the settlement columns of an invoice (status, paid and
-credited totals) move after issue.
+credited totals) and the e-invoicing columns of both (El Fatoora status, signed file, TTN's
+answer; migration 0004) move after issue.
 """
 
 import datetime
@@ -39,6 +40,27 @@ def retention_end(issue_date: datetime.date) -> datetime.date:
 
 class IssuedDocumentError(Exception):
     """A change to an issued invoice or credit note (or its lines) was attempted."""
+
+
+class EInvoiceStatus(models.TextChoices):
+    """Where an issued document stands on El Fatoora (TTN), in the only order it can move."""
+
+    NOT_SENT = "not_sent", "Not sent"
+    EXPORTED = "exported", "Exported (signed file in the outbox)"
+    SUBMITTED = "submitted", "Submitted to TTN"
+    ACCEPTED = "accepted", "Accepted by TTN"
+    REJECTED = "rejected", "Rejected by TTN"
+
+
+# Columns of the e-invoicing workflow: they move after issue, like the settlement columns.
+EINVOICE_FIELDS = (
+    "einvoice_status",
+    "einvoice_updated_at",
+    "teif_xml",
+    "ttn_reference",
+    "ttn_qr_payload",
+    "ttn_rejection_reason",
+)
 
 
 # --- Fiscal data ----------------------------------------------------------------------------------
@@ -206,7 +228,7 @@ class Document(EncryptedModel):
 
     DRAFT = "draft"
     # Columns that may still change once the document is issued.
-    SETTLEMENT_FIELDS: tuple[str, ...] = ("status", "updated_at")
+    SETTLEMENT_FIELDS: tuple[str, ...] = ("status", "updated_at", *EINVOICE_FIELDS)
     # Columns a protected row may have changed by the database itself (a deleted user).
     NULLABLE_ACTORS: tuple[str, ...] = ("created_by", "issued_by")
 
@@ -231,6 +253,18 @@ class Document(EncryptedModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # El Fatoora (TEIF): the signed file as exported (replaced by the file TTN returns), and
+    # TTN's answer. The file carries the buyer's identity: encrypted like the buyer snapshot.
+    einvoice_status = models.CharField(
+        max_length=12, choices=EInvoiceStatus.choices, default=EInvoiceStatus.NOT_SENT
+    )
+    einvoice_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    teif_xml = EncryptedTextField(blank=True, default="", editable=False)
+    ttn_reference = models.CharField("TTN reference", max_length=70, blank=True, default="")
+    ttn_qr_payload = models.TextField(
+        "TTN QR code content", max_length=4000, blank=True, default=""
+    )
+    ttn_rejection_reason = models.TextField(max_length=1000, blank=True, default="")
 
     objects = DocumentManager()
 
@@ -295,7 +329,7 @@ class Invoice(Document):
         PAID = "paid", "Paid"
         CREDITED = "credited", "Credited in full"
 
-    SETTLEMENT_FIELDS = ("status", "paid_total", "credited_total", "updated_at")
+    SETTLEMENT_FIELDS = ("status", "paid_total", "credited_total", "updated_at", *EINVOICE_FIELDS)
 
     service_order = models.ForeignKey(
         ServiceOrder, on_delete=models.PROTECT, related_name="invoices"
@@ -303,6 +337,8 @@ class Invoice(Document):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     due_date = models.DateField(null=True, blank=True)
     notes = EncryptedTextField(max_length=1000, blank=True, default="")
+    # The vehicle as serviced (make, model, plate, VIN, odometer), frozen and encrypted at issue.
+    vehicle = EncryptedJSONField(null=True, blank=True, editable=False)
     paid_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
     credited_total = models.DecimalField(**MONEY, default=ZERO, editable=False)
 
@@ -311,6 +347,7 @@ class Invoice(Document):
         indexes = [
             models.Index(fields=["status", "issue_date"]),
             models.Index(fields=["issue_date"]),
+            models.Index(fields=["einvoice_status", "issue_date"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -356,7 +393,10 @@ class CreditNote(Document):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "issue_date"])]
+        indexes = [
+            models.Index(fields=["status", "issue_date"]),
+            models.Index(fields=["einvoice_status", "issue_date"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status="draft")
@@ -561,6 +601,7 @@ class InvoiceEvent(models.Model):
         PAYMENT = "payment", "Payment recorded"
         CREDIT_NOTE_CREATED = "credit_note_created", "Credit note drafted"
         CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
+        EINVOICE = "einvoice", "E-invoicing status changed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
     credit_note = models.ForeignKey(

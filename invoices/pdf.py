@@ -1,16 +1,24 @@
 """PDF of an issued invoice or credit note, in French, with the mentions Tunisian law requires.
 
 Drawn with fpdf2 (pure Python) in its built-in Helvetica, which covers French (Windows-1252).
-Everything printed comes from the document's own frozen data (number, dates, seller and buyer
-snapshots, lines, totals), so the PDF of a document is the same whenever it is downloaded.
+What the document is comes from its own frozen data (number, dates, seller, buyer and vehicle
+snapshots, lines, totals). Two blocks reflect its state when printed: the payment situation of an
+invoice, and, once TTN accepted it, the TTN reference with the QR code (drawn here from the
+content TTN returned, or TTN's own image when the returned signed file carries one).
 """
 
+import base64
+import binascii
+import io
 import unicodedata
 
+import qrcode
+from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from lxml import etree
 
-from invoices.models import CreditNote, Document, Invoice
+from invoices.models import CreditNote, Document, EInvoiceStatus, Invoice
 from invoices.money import amount_in_words, format_rate, format_tnd, tva_summary
 
 ENCODING = "windows-1252"
@@ -166,6 +174,82 @@ def _bank(pdf: _DocumentPDF, document: Document) -> None:
         )
 
 
+def _vehicle(pdf: _DocumentPDF, vehicle: dict | None) -> None:
+    if not vehicle:
+        return
+    parts = [f"Véhicule : {vehicle.get('make', '')} {vehicle.get('model', '')}".strip()]
+    if vehicle.get("plate"):
+        parts.append(f"Immatriculation : {vehicle['plate']}")
+    if vehicle.get("vin"):
+        parts.append(f"VIN : {vehicle['vin']}")
+    if vehicle.get("odometer_km") is not None:
+        parts.append(f"Kilométrage : {vehicle['odometer_km']:,} km".replace(",", " "))
+    pdf.text_line(" - ".join(parts), size=9)
+    pdf.ln(3)
+
+
+def payment_situation(invoice: Invoice) -> str:
+    """Paid, partly paid (with the balance) or due, as of today."""
+    if invoice.status == Invoice.Status.CREDITED:
+        return "Situation : annulée par avoir."
+    balance = f"{format_tnd(invoice.balance_due)} TND"
+    if invoice.balance_due == 0:
+        return "Situation : payée."
+    if invoice.paid_total > 0:
+        return f"Situation : partiellement payée, reste à payer {balance}."
+    return f"Situation : à payer, {balance}."
+
+
+def _payment(pdf: _DocumentPDF, invoice: Invoice) -> None:
+    terms = (
+        f"Conditions de paiement : au plus tard le {_date(invoice.due_date)}."
+        if invoice.due_date
+        else "Conditions de paiement : à réception de la facture."
+    )
+    pdf.ln(2)
+    pdf.text_line(terms, size=8.5)
+    pdf.text_line(
+        f"{payment_situation(invoice)} (au {_date(timezone.localdate())})", size=8.5, style="B"
+    )
+
+
+def _qr_png(document: Document) -> bytes:
+    """TTN's QR image from its returned file (ReferenceCEV), else one made from its content."""
+    if document.teif_xml:
+        root = etree.fromstring(
+            document.teif_xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True)
+        )
+        cev = (root.findtext("RefTtnVal/ReferenceCEV") or "").strip()
+        if cev and not document.ttn_qr_payload:
+            try:
+                return base64.b64decode(cev, validate=True)
+            except (binascii.Error, ValueError):
+                pass
+    image = qrcode.make(document.ttn_qr_payload or document.ttn_reference, border=1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _ttn(pdf: _DocumentPDF, document: Document) -> None:
+    if document.einvoice_status != EInvoiceStatus.ACCEPTED:
+        return
+    pdf.ln(4)
+    top = pdf.get_y()
+    if top > pdf.h - 60:
+        pdf.add_page()
+        top = pdf.get_y()
+    pdf.image(io.BytesIO(_qr_png(document)), x=15, y=top, w=30, h=30)
+    pdf.set_font("Helvetica", size=8.5)
+    for offset, text in (
+        (8, "Document électronique enregistré sur El Fatoora (Tunisie TradeNet)."),
+        (13, f"Référence TTN : {document.ttn_reference}"),
+    ):
+        pdf.set_xy(50, top + offset)
+        pdf.cell(140, 4.6, printable(text))
+    pdf.set_y(top + 32)
+
+
 def _output(pdf: _DocumentPDF, document: Document) -> bytes:
     pdf.set_creator("ECAR")
     pdf.set_title(pdf.doc_title)
@@ -184,12 +268,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         heading.append(f"Échéance : {_date(invoice.due_date)}")
     heading.append(f"Ordre de réparation N° {invoice.service_order_id}")
     _parties(pdf, invoice, heading)
+    _vehicle(pdf, invoice.vehicle)
     _lines_table(pdf, invoice)
     _totals(pdf, invoice, "Arrêtée la présente facture à la somme de :")
     if invoice.notes:
         pdf.ln(2)
         pdf.text_line(f"Observations : {invoice.notes}", size=8.5)
+    _payment(pdf, invoice)
     _bank(pdf, invoice)
+    _ttn(pdf, invoice)
     return _output(pdf, invoice)
 
 
@@ -206,8 +293,10 @@ def credit_note_pdf(note: CreditNote) -> bytes:
         f"Facture d'origine N° {invoice.number} du {_date(invoice.issue_date)}",
     ]
     _parties(pdf, note, heading)
+    _vehicle(pdf, invoice.vehicle)
     pdf.text_line(f"Motif : {note.reason}", size=9)
     pdf.ln(2)
     _lines_table(pdf, note)
     _totals(pdf, note, "Arrêté le présent avoir à la somme de :")
+    _ttn(pdf, note)
     return _output(pdf, note)

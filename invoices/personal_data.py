@@ -65,6 +65,7 @@ def _invoices_export(user):
         yield {
             **_document(invoice),
             "service_order_id": invoice.service_order_id,
+            "vehicle": invoice.vehicle,
             "due_date": invoice.due_date,
             "notes": invoice.notes,
             "paid_total": invoice.paid_total,

@@ -1,8 +1,10 @@
 """Demo invoices for `seed_demo`: one per given order, through the real services, in every state."""
 
+import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from garage.models import ServiceOrder
 from invoices import services
@@ -47,6 +49,8 @@ def seed_invoices(*, orders, actor) -> list[Invoice]:
             continue
         state = STATES[len(made) % len(STATES)]
         invoice = services.invoice_create(actor=actor, service_order=order)
+        due = timezone.localdate() + datetime.timedelta(days=30)
+        invoice = services.invoice_update(actor=actor, invoice=invoice, data={"due_date": due})
         if state != "draft":
             invoice = services.invoice_issue(actor=actor, invoice=invoice)
         if state == "partially_paid":

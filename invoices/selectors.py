@@ -26,13 +26,13 @@ class InvoiceFilter(django_filters.FilterSet):
 
     class Meta:
         model = Invoice
-        fields = ["status", "service_order", "customer"]
+        fields = ["status", "einvoice_status", "service_order", "customer"]
 
 
 class CreditNoteFilter(django_filters.FilterSet):
     class Meta:
         model = CreditNote
-        fields = ["status", "invoice"]
+        fields = ["status", "einvoice_status", "invoice"]
 
 
 def _filtered(filterset_class, queryset, filters):

@@ -5,7 +5,16 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from invoices.models import MONEY, QUANTITY, RATE, CreditNote, Invoice, Line, Payment
+from invoices.models import (
+    MONEY,
+    QUANTITY,
+    RATE,
+    CreditNote,
+    EInvoiceStatus,
+    Invoice,
+    Line,
+    Payment,
+)
 from invoices.money import tva_summary
 
 MONEY_OUT = {**MONEY, "read_only": True}
@@ -30,6 +39,14 @@ class InvoiceStatusField(serializers.ChoiceField):
 class CreditNoteStatusField(serializers.ChoiceField):
     def __init__(self, **kwargs):
         super().__init__(choices=CreditNote.Status.choices, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "enum": EInvoiceStatus.values}, component_name="EInvoiceStatusEnum"
+)
+class EInvoiceStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=EInvoiceStatus.choices, **kwargs)
 
 
 @extend_schema_field(
@@ -98,8 +115,9 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
 
 class DocumentTotalsMixin(serializers.Serializer):
-    """The totals and TVA per rate of an invoice or credit note."""
+    """The totals and TVA per rate of an invoice or credit note, and its El Fatoora status."""
 
+    einvoice_status = EInvoiceStatusField(read_only=True)
     total_ht = serializers.DecimalField(**MONEY_OUT)
     total_tva = serializers.DecimalField(**MONEY_OUT)
     stamp_duty = serializers.DecimalField(**MONEY_OUT)
@@ -140,6 +158,8 @@ class InvoiceListOutputSerializer(DocumentTotalsMixin, serializers.ModelSerializ
             "paid_total",
             "credited_total",
             "balance_due",
+            "einvoice_status",
+            "ttn_reference",
             "created_at",
         ]
         read_only_fields = fields
@@ -154,9 +174,18 @@ class CreditNoteSummaryOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ServicedVehicleOutputSerializer(serializers.Serializer):
+    make = serializers.CharField(read_only=True)
+    model = serializers.CharField(read_only=True)
+    plate = serializers.CharField(read_only=True)
+    vin = serializers.CharField(read_only=True)
+    odometer_km = serializers.IntegerField(read_only=True, allow_null=True)
+
+
 class InvoiceDetailOutputSerializer(DocumentDetailMixin, InvoiceListOutputSerializer):
     """An invoice with its buyer snapshot (personal data: reads by staff are recorded)."""
 
+    vehicle = ServicedVehicleOutputSerializer(read_only=True, allow_null=True)
     payments = PaymentOutputSerializer(many=True, read_only=True)
     credit_notes = CreditNoteSummaryOutputSerializer(many=True, read_only=True)
 
@@ -166,6 +195,10 @@ class InvoiceDetailOutputSerializer(DocumentDetailMixin, InvoiceListOutputSerial
             "notes",
             "issued_at",
             "retention_until",
+            "einvoice_updated_at",
+            "ttn_qr_payload",
+            "ttn_rejection_reason",
+            "vehicle",
             "buyer",
             "seller",
             "lines",
@@ -192,6 +225,11 @@ class CreditNoteOutputSerializer(DocumentDetailMixin, serializers.ModelSerialize
             "issue_date",
             "issued_at",
             "retention_until",
+            "einvoice_status",
+            "einvoice_updated_at",
+            "ttn_reference",
+            "ttn_qr_payload",
+            "ttn_rejection_reason",
             "reason",
             "buyer",
             "seller",
@@ -224,6 +262,8 @@ class CreditNoteListOutputSerializer(DocumentTotalsMixin, serializers.ModelSeria
             "total_tva",
             "stamp_duty",
             "total_ttc",
+            "einvoice_status",
+            "ttn_reference",
             "created_at",
         ]
         read_only_fields = fields
@@ -270,6 +310,35 @@ class CreditNoteCreateInputSerializer(serializers.Serializer):
         if not value:
             raise serializers.ValidationError("Give at least one line, or leave `lines` out.")
         return value
+
+
+class EInvoiceAnswerInputSerializer(serializers.Serializer):
+    """TTN's answer: accepted (reference and QR content, or the returned signed file) or not."""
+
+    accepted = serializers.BooleanField()
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=70, default="")
+    qr_payload = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000, default="", help_text="QR content."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    file = serializers.FileField(
+        required=False, help_text="The signed file TTN returned (multipart upload)."
+    )
+
+    def validate_file(self, value):
+        if value.size > 2 * 1024 * 1024:
+            raise serializers.ValidationError("At most 2 MB.")
+        return value.read()
+
+
+class PeriodInputSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="First issue date, YYYY-MM-DD.")
+    end = serializers.DateField(help_text="Last issue date, YYYY-MM-DD.")
+
+    def validate(self, data):
+        if data["end"] < data["start"] or (data["end"] - data["start"]).days > 366:
+            raise serializers.ValidationError("Give a period of at most one year, start ≤ end.")
+        return data
 
 
 class MonthInputSerializer(serializers.Serializer):

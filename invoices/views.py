@@ -1,6 +1,9 @@
-"""Invoicing API: invoices, their lines, issue, payments, PDFs, credit notes, monthly summary."""
+"""Invoicing API: invoices, their lines, issue, payments, PDFs, credit notes, monthly summary,
+El Fatoora (TEIF) files and their status."""
 
-from django.http import HttpResponse
+import logging
+
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -19,6 +22,7 @@ from invoices.serializers import (
     CreditNoteCreateInputSerializer,
     CreditNoteListOutputSerializer,
     CreditNoteOutputSerializer,
+    EInvoiceAnswerInputSerializer,
     InvoiceCreateInputSerializer,
     InvoiceDetailOutputSerializer,
     InvoiceListOutputSerializer,
@@ -29,10 +33,14 @@ from invoices.serializers import (
     MonthSummaryOutputSerializer,
     PaymentInputSerializer,
     PaymentOutputSerializer,
+    PeriodInputSerializer,
 )
+from invoices.services import einvoicing
 from privacy.services import access_record_create
 
+logger = logging.getLogger(__name__)
 NOT_ISSUED = OpenApiResponse(description="Refused by a business rule (see `code`).")
+MOVED = OpenApiResponse(description="The document, with its new e-invoicing status.")
 
 
 def _record_read(request, document, action: str) -> None:
@@ -51,7 +59,102 @@ def _pdf_response(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
-class InvoiceViewSet(RolesByAction, viewsets.GenericViewSet):
+def _xml_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+EINVOICE_ROLES = {
+    "teif": WRITERS,
+    "teif_export": WRITERS,
+    "teif_submitted": WRITERS,
+    "teif_answer": WRITERS,
+}
+
+
+class EInvoiceActionsMixin:
+    """El Fatoora actions of an issued invoice or credit note (super-admins only)."""
+
+    def _einvoice_document(self, request, pk):
+        raise NotImplementedError
+
+    @extend_schema(
+        responses={(200, "application/xml"): OpenApiTypes.BINARY, 400: NOT_ISSUED, 503: NOT_ISSUED},
+        description="The signed TEIF 1.8.8 file (El Fatoora): the one exported or returned by "
+        "TTN, else signed now. Needs TEIF_ENABLED and the signing certificate.",
+    )
+    @action(detail=True, methods=["get"], url_path="teif")
+    def teif(self, request, pk=None):
+        document = self._einvoice_document(request, pk)
+        if document.is_draft:
+            raise ApplicationError(
+                "A draft is not an e-invoice: issue it first.",
+                code="not_issued",
+                extra={"status": ["The document is a draft."]},
+            )
+        content = einvoicing.teif_signed(document)
+        _record_read(request, document, f"{document._meta.model_name}.teif")
+        return _xml_response(content, f"TEIF_{document.number}.xml")
+
+    @extend_schema(
+        request=None,
+        responses={200: MOVED, 400: NOT_ISSUED, 503: NOT_ISSUED},
+        description="Sign the TEIF file and put it in the outbox for upload on El Fatoora "
+        "(not sent or rejected → exported).",
+    )
+    @action(detail=True, methods=["post"], url_path="teif/export")
+    def teif_export(self, request, pk=None):
+        document = einvoicing.einvoice_export(
+            actor=request.user, document=self._einvoice_document(request, pk)
+        )
+        return self._detail(request, document)
+
+    @extend_schema(
+        request=None,
+        responses={200: MOVED, 400: NOT_ISSUED},
+        description="The exported file was uploaded to El Fatoora (exported → submitted).",
+    )
+    @action(detail=True, methods=["post"], url_path="teif/submitted")
+    def teif_submitted(self, request, pk=None):
+        document = einvoicing.einvoice_mark_submitted(
+            actor=request.user, document=self._einvoice_document(request, pk)
+        )
+        return self._detail(request, document)
+
+    @extend_schema(
+        request={
+            "application/json": EInvoiceAnswerInputSerializer,
+            "multipart/form-data": EInvoiceAnswerInputSerializer,
+        },
+        responses={200: MOVED, 400: NOT_ISSUED},
+        description="TTN's answer (submitted → accepted or rejected): `accepted` with "
+        "`reference` and `qr_payload`, or the signed `file` TTN returned; else `reason`.",
+    )
+    @action(detail=True, methods=["post"], url_path="teif/answer")
+    def teif_answer(self, request, pk=None):
+        document = self._einvoice_document(request, pk)
+        data = EInvoiceAnswerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer = data.validated_data
+        if answer["accepted"]:
+            document = einvoicing.einvoice_accept(
+                actor=request.user,
+                document=document,
+                reference=answer["reference"],
+                qr_payload=answer["qr_payload"],
+                signed_file=answer.get("file"),
+            )
+        else:
+            document = einvoicing.einvoice_reject(
+                actor=request.user, document=document, reason=answer["reason"]
+            )
+        return self._detail(request, document)
+
+
+class InvoiceViewSet(EInvoiceActionsMixin, RolesByAction, viewsets.GenericViewSet):
     """Invoices. Super-admins: all, and every change; customers: their own issued invoices.
 
     A draft is made from a completed service order and stays editable (header and lines) and
@@ -75,6 +178,8 @@ class InvoiceViewSet(RolesByAction, viewsets.GenericViewSet):
         "issue": WRITERS,
         "payment_create": WRITERS,
         "summary": WRITERS,
+        "teif_bulk": WRITERS,
+        **EINVOICE_ROLES,
     }
     serializer_class = InvoiceDetailOutputSerializer
     filterset_class = selectors.InvoiceFilter
@@ -84,6 +189,9 @@ class InvoiceViewSet(RolesByAction, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Invoice.objects.none()
         return selectors.invoice_list(user=self.request.user)
+
+    def _einvoice_document(self, request, pk):
+        return selectors.invoice_get(user=request.user, pk=pk)
 
     def _detail(self, request, invoice: Invoice, *, status_code=status.HTTP_200_OK) -> Response:
         invoice = selectors.invoice_get(user=request.user, pk=invoice.pk)
@@ -248,8 +356,37 @@ class InvoiceViewSet(RolesByAction, viewsets.GenericViewSet):
         summary = selectors.tva_month_summary(month=data.validated_data["month"])
         return Response(MonthSummaryOutputSerializer(summary).data)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("end", OpenApiTypes.DATE, required=True),
+        ],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, 503: NOT_ISSUED},
+        description="For the accountant: a zip, streamed, of the signed TEIF files of every "
+        "invoice and credit note issued in the period (at most a year), with `index.csv`.",
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="teif-export",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def teif_bulk(self, request):
+        data = PeriodInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        start, end = data.validated_data["start"], data.validated_data["end"]
+        einvoicing.signing_identity()  # a missing certificate is a 503 before streaming starts
+        response = StreamingHttpResponse(
+            einvoicing.teif_export_stream(start=start, end=end), content_type="application/zip"
+        )
+        response["Content-Disposition"] = f'attachment; filename="teif-{start}-{end}.zip"'
+        response["Cache-Control"] = "no-store"
+        logger.info("TEIF export of %s to %s by user %s", start, end, request.user.pk)
+        return response
 
-class CreditNoteViewSet(RolesByAction, viewsets.GenericViewSet):
+
+class CreditNoteViewSet(EInvoiceActionsMixin, RolesByAction, viewsets.GenericViewSet):
     """Credit notes (factures d'avoir). Super-admins: all; customers: their own issued ones.
 
     Drafted for an issued invoice (given lines, or every line to cancel it), then issued: numbered
@@ -265,6 +402,7 @@ class CreditNoteViewSet(RolesByAction, viewsets.GenericViewSet):
         "create": WRITERS,
         "destroy": WRITERS,
         "issue": WRITERS,
+        **EINVOICE_ROLES,
     }
     serializer_class = CreditNoteOutputSerializer
     filterset_class = selectors.CreditNoteFilter
@@ -274,6 +412,9 @@ class CreditNoteViewSet(RolesByAction, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             return CreditNote.objects.none()
         return selectors.credit_note_list(user=self.request.user)
+
+    def _einvoice_document(self, request, pk):
+        return selectors.credit_note_get(user=request.user, pk=pk)
 
     def _detail(self, request, note: CreditNote, *, status_code=status.HTTP_200_OK) -> Response:
         note = selectors.credit_note_get(user=request.user, pk=note.pk)

@@ -1,8 +1,10 @@
-"""System checks: usable encryption keys, and models with encrypted fields on guarded querysets."""
+"""System checks: usable encryption keys, data residency, encrypted fields on guarded querysets."""
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 
+from config.residency import residency_problems
 from privacy.keys import validate_key_config
 from privacy.querysets import EncryptedQuerySet
 
@@ -12,6 +14,21 @@ def check_encryption_keys(app_configs, **kwargs):
     return [
         checks.Error(problem, id="privacy.E001", hint="python manage.py generate_encryption_key")
         for problem in validate_key_config()
+    ]
+
+
+@checks.register(checks.Tags.security)
+def check_data_residency(app_configs, **kwargs):
+    # Production only: dev and test talk to whatever the developer runs locally.
+    if settings.ENVIRONMENT != "production":
+        return []
+    return [
+        checks.Error(
+            problem,
+            id="privacy.E004",
+            hint="Use a destination hosted in Tunisia and add it to DATA_RESIDENCY_ALLOWED_HOSTS.",
+        )
+        for problem in residency_problems()
     ]
 
 

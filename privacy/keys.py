@@ -1,4 +1,4 @@
-"""Key ring for field encryption, blind indexes and backups, read lazily from settings."""
+"""Key ring for field encryption and blind indexes, read lazily from settings."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _B64_RE = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _MIN_DISTINCT_BYTES = 16  # random 32-byte keys have ~30; fewer means "not random"
 _KEY_SETTINGS = frozenset(
-    {"FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "BACKUP_ENCRYPTION_KEY", "ENCRYPTION_KEY_FILE"}
+    {"FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "ENCRYPTION_KEY_FILE"}
 )
-# Labels used in problem messages; the JSON key file uses the same three names.
+# Labels used in problem messages; the JSON key file uses the same names. (Backups are encrypted
+# to GnuPG public keys by the backups app: no backup key here.)
 _ROLES = {
     "field_keys": "field encryption key ring (FIELD_ENCRYPTION_KEYS)",
     "blind_index_key": "blind index key (BLIND_INDEX_KEY)",
-    "backup_key": "backup encryption key (BACKUP_ENCRYPTION_KEY)",
 }
 
 _Ring = list[tuple[str, bytes]]
@@ -45,11 +45,10 @@ class UnknownKeyError(Exception):
 
 @dataclass(frozen=True)
 class KeyRing:
-    """Ordered field keys (first is active) plus the blind index and backup keys."""
+    """Ordered field keys (first is active) plus the blind index key."""
 
     field_keys: tuple[tuple[str, bytes], ...] = field(repr=False)
     index_key: bytes = field(repr=False)
-    backup_key: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
         """Refuse an empty ring."""
@@ -134,14 +133,13 @@ def read_key_file(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _settings_config() -> dict[str, str]:
-    """The three key strings, from ENCRYPTION_KEY_FILE when it is set, else from settings."""
+    """The key strings, from ENCRYPTION_KEY_FILE when it is set, else from settings."""
     path = getattr(settings, "ENCRYPTION_KEY_FILE", None)
     if path:
         return read_key_file(path)
     return {
         "field_keys": getattr(settings, "FIELD_ENCRYPTION_KEYS", "") or "",
         "blind_index_key": getattr(settings, "BLIND_INDEX_KEY", "") or "",
-        "backup_key": getattr(settings, "BACKUP_ENCRYPTION_KEY", "") or "",
     }
 
 
@@ -170,7 +168,7 @@ def _parse(config: Mapping[str, str | None]) -> tuple[_Ring, dict[str, bytes], l
             ring.append((kid, key))
         seen_ids.add(kid)
     roles: dict[str, bytes] = {}
-    for role in ("blind_index_key", "backup_key"):
+    for role in ("blind_index_key",):
         text = (config.get(role) or "").strip()
         if not text:
             problems.append(f"The {_ROLES[role]} is missing.")
@@ -232,7 +230,7 @@ def load_keys(config: Mapping[str, str | None]) -> KeyRing:
     problems += _reuse_problems(ring, roles)
     if problems:
         raise KeyConfigurationError("Invalid encryption key configuration: " + " ".join(problems))
-    return KeyRing(tuple(ring), roles["blind_index_key"], roles["backup_key"])
+    return KeyRing(tuple(ring), roles["blind_index_key"])
 
 
 @lru_cache(maxsize=1)
@@ -265,7 +263,6 @@ def write_dev_key_file(path: str | os.PathLike[str]) -> Path:
         {
             "field_keys": format_key_entry("k1", generate_key()),
             "blind_index_key": generate_key(),
-            "backup_key": generate_key(),
         },
         indent=2,
     )

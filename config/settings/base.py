@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "privacy",
     "garage",
     "invoices",
+    "notifications",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -121,12 +123,11 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
 
 # --- Encryption keys (privacy/keys.py) --------------------------------------------------------
-# Either the three variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
+# Either the two variables, or ENCRYPTION_KEY_FILE: a JSON file of mode 0600 holding them.
 # FIELD_ENCRYPTION_KEYS is an ordered ring "k2:<base64>,k1:<base64>": the first key encrypts.
 
 FIELD_ENCRYPTION_KEYS = env("FIELD_ENCRYPTION_KEYS", "")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", "")
-BACKUP_ENCRYPTION_KEY = env("BACKUP_ENCRYPTION_KEY", "")
 ENCRYPTION_KEY_FILE = env("ENCRYPTION_KEY_FILE", "")
 
 # --- Data-subject rights and retention (privacy/) ---------------------------------------------
@@ -140,6 +141,33 @@ AUTH_EVENT_RETENTION_DAYS = int(env("AUTH_EVENT_RETENTION_DAYS", "365"))
 ACCESS_RECORD_RETENTION_DAYS = int(env("ACCESS_RECORD_RETENTION_DAYS", "365"))
 AUDIT_LOG_RETENTION_DAYS = int(env("AUDIT_LOG_RETENTION_DAYS", "365"))
 
+# --- Backups (backups/) -----------------------------------------------------------------------
+# Encrypted to GnuPG public keys only: the private keys that read backups never sit on this host.
+
+BACKUP_DIR = env("BACKUP_DIR", "/backups")
+BACKUP_GPG_RECIPIENT = env_list("BACKUP_GPG_RECIPIENT", "")  # fingerprints (or e-mails)
+GNUPGHOME = env("GNUPGHOME", "")  # empty: gpg's own default (~/.gnupg)
+BACKUP_FILE_MODE = int(env("BACKUP_FILE_MODE", "0600"), 8)
+BACKUP_KEEP_DAILY = int(env("BACKUP_KEEP_DAILY", "7"))
+BACKUP_KEEP_WEEKLY = int(env("BACKUP_KEEP_WEEKLY", "4"))
+BACKUP_KEEP_MONTHLY = int(env("BACKUP_KEEP_MONTHLY", "12"))
+BACKUP_MAX_AGE_HOURS = int(env("BACKUP_MAX_AGE_HOURS", "26"))
+BACKUP_DRILL_MAX_AGE_DAYS = int(env("BACKUP_DRILL_MAX_AGE_DAYS", "8"))
+# The off-site copy: key login only, host key pinned in BACKUP_SFTP_KNOWN_HOSTS.
+BACKUP_SFTP_HOST = env("BACKUP_SFTP_HOST", "")
+BACKUP_SFTP_PORT = int(env("BACKUP_SFTP_PORT", "22"))
+BACKUP_SFTP_USER = env("BACKUP_SFTP_USER", "")
+BACKUP_SFTP_KEY_FILE = env("BACKUP_SFTP_KEY_FILE", "")
+BACKUP_SFTP_KNOWN_HOSTS = env("BACKUP_SFTP_KNOWN_HOSTS", "")
+BACKUP_SFTP_DIR = env("BACKUP_SFTP_DIR", "ecar")
+BACKUP_SFTP_RETRIES = int(env("BACKUP_SFTP_RETRIES", "3"))
+BACKUP_SFTP_RETRY_SECONDS = float(env("BACKUP_SFTP_RETRY_SECONDS", "20"))
+
+# --- Data residency (config/residency.py) ---------------------------------------------------
+# Hosts in Tunisia the application may send data to (SFTP, Sentry, e-mail, gateways); none by
+# default. Loopback needs no entry.
+DATA_RESIDENCY_ALLOWED_HOSTS = env_list("DATA_RESIDENCY_ALLOWED_HOSTS", "")
+
 # --- Garage -----------------------------------------------------------------------------------
 
 GARAGE_BAYS = int(env("GARAGE_BAYS", "4"))  # appointments per slot
@@ -150,6 +178,37 @@ DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 # Demo data of each app, run in order by `manage.py seed_demo` after the demo users.
 SEED_DEMO_STEPS = ["garage.seed.seed_garage", "invoices.seed.seed_invoices_demo"]
+
+# --- Notifications (notifications/): the outbox and its worker --------------------------------
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ECAR <no-reply@ecar.example.tn>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", "false").lower() == "true"
+# A row stays locked while its message is handed over: never wait on a server for long.
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
+# A notifications.sms.BaseSmsBackend; the default fails every SMS until a gateway is configured.
+SMS_BACKEND = env("SMS_BACKEND", "notifications.sms.UnconfiguredSmsBackend")
+SMS_FILE_PATH = env("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
+NOTIFICATIONS_DEFAULT_LANGUAGE = "fr"
+NOTIFICATIONS_MAX_ATTEMPTS = int(env("NOTIFICATIONS_MAX_ATTEMPTS", "6"))
+NOTIFICATIONS_RETRY_BASE_SECONDS = int(env("NOTIFICATIONS_RETRY_BASE_SECONDS", "60"))
+NOTIFICATIONS_RETRY_MAX_SECONDS = 6 * 3600
+NOTIFICATIONS_POLL_SECONDS = float(env("NOTIFICATIONS_POLL_SECONDS", "10"))
+# Sent and failed messages (address and content included) are purged by enforce_retention.
+NOTIFICATIONS_RETENTION_DAYS = int(env("NOTIFICATIONS_RETENTION_DAYS", "180"))
+
+# --- El Fatoora e-invoicing (invoices/teif/) ---------------------------------------------------
+
+# On: issuing refuses an invoice that cannot be valid TEIF, and documents are signed and exported.
+TEIF_ENABLED = env("TEIF_ENABLED", "false").strip().lower() in {"1", "true", "yes", "on"}
+TEIF_SIGNING_CERT = env("TEIF_SIGNING_CERT", "")  # PKCS#12 file: certificate, key and chain
+TEIF_SIGNING_PASSPHRASE_FILE = env("TEIF_SIGNING_PASSPHRASE_FILE", "")
+TEIF_OUTBOX_DIR = env("TEIF_OUTBOX_DIR", str(BASE_DIR / "var" / "teif-outbox"))
 
 # --- Passwords --------------------------------------------------------------------------------
 

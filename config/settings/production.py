@@ -7,12 +7,14 @@ from privacy.keys import read_key_file, validate_key_config
 
 from .base import *  # noqa: F403
 from .base import (
-    BACKUP_ENCRYPTION_KEY,
     BLIND_INDEX_KEY,
     DATABASES,
     ENCRYPTION_KEY_FILE,
     FIELD_ENCRYPTION_KEYS,
     STORAGES,
+    TEIF_ENABLED,
+    TEIF_SIGNING_CERT,
+    TEIF_SIGNING_PASSPHRASE_FILE,
     redis_cache,
 )
 
@@ -57,11 +59,20 @@ _key_problems = validate_key_config(
     else {
         "field_keys": FIELD_ENCRYPTION_KEYS,
         "blind_index_key": BLIND_INDEX_KEY,
-        "backup_key": BACKUP_ENCRYPTION_KEY,
     }
 )
 if _key_problems:
     raise ImproperlyConfigured("Encryption keys: " + " ".join(_key_problems))
+
+# --- El Fatoora e-invoicing: no signing without a usable certificate ----------------------------
+
+if TEIF_ENABLED:
+    from invoices.teif.certificate import CertificateError, load_identity
+
+    try:
+        load_identity(TEIF_SIGNING_CERT, TEIF_SIGNING_PASSPHRASE_FILE)
+    except CertificateError as exc:
+        raise ImproperlyConfigured(f"TEIF_ENABLED is on but {exc}") from None
 
 # --- Security switches ------------------------------------------------------------------------
 

@@ -10,6 +10,9 @@ ENVIRONMENT = "test"
 PASSWORD_HASHERS = ["accounts.tests.hashers.FastArgon2PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="ecar-test-media-")
 ERASURE_LEDGER_PATH = f"{MEDIA_ROOT}/erasure-ledger.jsonl"
+SMS_BACKEND = "notifications.sms.FileSmsBackend"
+SMS_FILE_PATH = f"{MEDIA_ROOT}/sms"
+TEIF_OUTBOX_DIR = f"{MEDIA_ROOT}/teif-outbox"
 STORAGES["encrypted"]["OPTIONS"]["location"] = f"{MEDIA_ROOT}/private"
 CACHES["default"]["KEY_PREFIX"] = f"ecar-test-{os.getpid()}"
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -47,7 +47,12 @@ def production_env():
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "FIELD_ENCRYPTION_KEYS": format_key_entry("k1", generate_key()),
         "BLIND_INDEX_KEY": generate_key(),
-        "BACKUP_ENCRYPTION_KEY": generate_key(),
+        "BACKUP_GPG_RECIPIENT": "0123456789ABCDEF0123456789ABCDEF01234567",
+        "BACKUP_SFTP_HOST": "backup.example.tn",
+        "BACKUP_SFTP_USER": "ecar",
+        "BACKUP_SFTP_KEY_FILE": "/etc/ecar/sftp_ed25519",
+        "BACKUP_SFTP_KNOWN_HOSTS": "/etc/ecar/sftp_known_hosts",
+        "DATA_RESIDENCY_ALLOWED_HOSTS": "backup.example.tn",
     }
 
 
@@ -113,16 +118,14 @@ def test_missing_redis_url_is_refused(production_env):
     assert_refused(run(SETUP, without(production_env, "REDIS_URL")), "REDIS_URL")
 
 
-@pytest.mark.parametrize(
-    "name", ["FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "BACKUP_ENCRYPTION_KEY"]
-)
+@pytest.mark.parametrize("name", ["FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"])
 def test_missing_encryption_key_is_refused(production_env, name):
     assert_refused(run(SETUP, without(production_env, name)), name)
 
 
 def test_reused_encryption_key_is_refused(production_env):
     key = generate_key()
-    env = {**production_env, "BLIND_INDEX_KEY": key, "BACKUP_ENCRYPTION_KEY": key}
+    env = {**production_env, "FIELD_ENCRYPTION_KEYS": f"k1:{key}", "BLIND_INDEX_KEY": key}
 
     assert_refused(run(SETUP, env), "Encryption keys")
 

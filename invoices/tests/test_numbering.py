@@ -11,6 +11,7 @@ from django.utils import timezone
 from config.exceptions import ApplicationError
 from invoices import services
 from invoices.models import DocumentSequence, Invoice, InvoiceEvent
+from invoices.services import invoices as issuing
 from invoices.tests.helpers import draft_invoice, issued_invoice, seller
 
 concurrent = pytest.mark.skipif(
@@ -75,17 +76,17 @@ def test_credit_notes_have_their_own_sequence(super_admin):
 def test_a_failed_issue_consumes_no_number(super_admin, monkeypatch):
     seller()
     invoice = draft_invoice(super_admin)
-    real_event = services._event
+    real_event = issuing.record_event
 
     def failing_event(invoice, kind, actor, **data):
         if kind == InvoiceEvent.Kind.ISSUED:
             raise RuntimeError("disk full")
         return real_event(invoice, kind, actor, **data)
 
-    monkeypatch.setattr(services, "_event", failing_event)
+    monkeypatch.setattr(issuing, "record_event", failing_event)
     with pytest.raises(RuntimeError):
         services.invoice_issue(actor=super_admin, invoice=invoice)  # after numbering
-    monkeypatch.setattr(services, "_event", real_event)
+    monkeypatch.setattr(issuing, "record_event", real_event)
 
     invoice.refresh_from_db()
     assert (invoice.status, invoice.number) == ("draft", None)

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -32,6 +32,8 @@ from garage.tests.factories import ServiceFactory
 from garage.tests.order_helpers import order_in, order_with_lines
 from invoices import services as invoice_services
 from invoices.tests.helpers import seller
+from notifications.models import Notification
+from notifications.services import notification_enqueue
 from privacy.fields import BlindIndexField
 from privacy.models import StoredFile
 
@@ -263,6 +265,25 @@ def rich_person(n: int, tag: str, *, admin, admin_client: APIClient, ip: str) ->
     # An authenticator app enrolment started in the app (unconfirmed: logins stay password-only).
     assert client.post("/api/mfa/totp/").status_code == 201
 
+    # Their appointment is confirmed by e-mail: a message in the outbox.
+    with transaction.atomic():
+        notification_enqueue(
+            template="appointment_confirmation",
+            language="fr",
+            channel="email",
+            address=values["customer_email"],
+            context={
+                "appointment_reference": f"RDV-{appointment.pk}",
+                "start": appointment.slot.start.isoformat(),
+                "vehicle": values["plate_2"],
+                "services": [service.name],
+                "garage_address": "12 rue de Marseille, Tunis",
+                "contact": "71 000 000",
+            },
+            recipient_ref=f"user:{user.pk}",
+            dedupe_key=f"appointment:{appointment.pk}:email",
+        )
+
     # The front desk reads their record: an access record about them.
     assert admin_client.get(f"/api/customers/{customer.pk}/").status_code == 200
 
@@ -325,6 +346,11 @@ def _rows_of(person: Person) -> dict:
         Appointment: [person.appointment.pk],
         ServiceOrder: [o.pk for o in person.orders],
         StoredFile: list(documents.values_list("file_id", flat=True)),
+        Notification: list(
+            Notification.objects.filter(recipient_ref=f"user:{person.user.pk}").values_list(
+                "pk", flat=True
+            )
+        ),
     }
 
 

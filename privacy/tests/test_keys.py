@@ -28,12 +28,11 @@ def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def config(field_keys, index=None, backup=None):
-    """A config mapping with fresh role keys unless given."""
+def config(field_keys, index=None):
+    """A config mapping with a fresh index key unless given."""
     return {
         "field_keys": field_keys,
         "blind_index_key": generate_key() if index is None else index,
-        "backup_key": generate_key() if backup is None else backup,
     }
 
 
@@ -45,7 +44,6 @@ def test_ring_from_settings(key_settings):
     assert ring.ids == ("k1",)
     assert ring.get("k1") == ring.active_key
     assert ring.index_key == decode_key(key_settings.index)
-    assert ring.backup_key == decode_key(key_settings.backup)
 
 
 def test_unknown_key_id_raises():
@@ -85,7 +83,7 @@ def test_unrelated_setting_change_keeps_cache(settings):
 def test_repr_does_not_show_keys(key_settings):
     ring = get_keys()
     text = repr(ring) + str(ring)
-    for secret in (key_settings.k1, key_settings.index, key_settings.backup):
+    for secret in (key_settings.k1, key_settings.index):
         assert secret not in text
     assert repr(ring.active_key) not in text
 
@@ -194,33 +192,28 @@ def test_same_key_twice_in_ring():
     assert key not in problems[0]
 
 
-@pytest.mark.parametrize("role", ["index", "backup"])
-def test_same_key_across_roles(role):
+def test_same_key_across_roles():
     key = generate_key()
-    cfg = config(f"k1:{key}", **{role: key})
+    cfg = config(f"k1:{key}", index=key)
     problems = validate_key_config(cfg)
     assert len(problems) == 1
     assert "same key" in problems[0]
+    assert "blind index key" in problems[0]
     assert key not in problems[0]
 
 
-def test_index_and_backup_key_identical():
-    key = generate_key()
-    problems = validate_key_config(config(f"k1:{generate_key()}", index=key, backup=key))
-    assert len(problems) == 1
-    assert "blind index key" in problems[0]
-    assert "backup encryption key" in problems[0]
+def test_missing_index_key():
+    problems = validate_key_config(config(f"k1:{generate_key()}", index=""))
+    assert problems == ["The blind index key (BLIND_INDEX_KEY) is missing."]
 
 
-def test_missing_index_and_backup_keys():
-    problems = validate_key_config(config(f"k1:{generate_key()}", index="", backup=""))
-    assert len(problems) == 2
-    assert "blind index key (BLIND_INDEX_KEY) is missing" in problems[0]
-    assert "backup encryption key (BACKUP_ENCRYPTION_KEY) is missing" in problems[1]
+def test_a_leftover_backup_key_is_not_a_role_any_more():
+    # Backups are encrypted to GnuPG public keys (backups app): an old key file's entry is unused.
+    assert validate_key_config({**config(f"k1:{generate_key()}"), "backup_key": "x"}) == []
 
 
 def test_every_problem_is_reported_at_once():
-    problems = validate_key_config(config("k1:" + b64(bytes(32)) + ",bad", index="", backup="x"))
+    problems = validate_key_config(config("k1:" + b64(bytes(32)) + ",bad,k2:x", index=""))
     assert len(problems) == 4
 
 
@@ -240,7 +233,6 @@ def file_keys(tmp_path):
     values = {
         "field_keys": f"f1:{generate_key()}",
         "blind_index_key": generate_key(),
-        "backup_key": generate_key(),
     }
     return tmp_path / "keys.json", values
 
@@ -254,7 +246,6 @@ def test_key_file_with_private_mode_is_used(settings, file_keys, mode):
     assert ring.active_id == "f1"
     assert ring.active_key == decode_key(values["field_keys"][3:])
     assert ring.index_key == decode_key(values["blind_index_key"])
-    assert ring.backup_key == decode_key(values["backup_key"])
     assert validate_key_config() == []
 
 
@@ -268,7 +259,7 @@ def test_key_file_refused_unless_private(settings, file_keys, mode):
     problems = validate_key_config()
     assert len(problems) == 1
     assert "0600" in problems[0]
-    assert values["backup_key"] not in problems[0]
+    assert values["blind_index_key"] not in problems[0]
 
 
 def test_key_file_missing(settings, tmp_path):
@@ -289,7 +280,7 @@ def test_key_file_malformed(settings, tmp_path, content):
 
 def test_key_file_values_are_validated(settings, file_keys):
     path, values = file_keys
-    write_key_file(path, 0o600, **{**values, "backup_key": values["blind_index_key"]})
+    write_key_file(path, 0o600, **{**values, "field_keys": f"f1:{values['blind_index_key']}"})
     settings.ENCRYPTION_KEY_FILE = str(path)
     with pytest.raises(KeyConfigurationError, match="same key"):
         get_keys()
@@ -329,7 +320,8 @@ def test_write_dev_key_file_creates_private_file(settings, tmp_path):
     assert sorted(os.listdir(path.parent)) == ["keys.json"]
     settings.ENCRYPTION_KEY_FILE = str(path)
     assert get_keys().active_id == "k1"
-    assert get_keys().backup_key == decode_key(data["backup_key"])
+    assert get_keys().index_key == decode_key(data["blind_index_key"])
+    assert "backup_key" not in data
 
 
 def test_write_dev_key_file_never_overwrites(tmp_path):

@@ -15,10 +15,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--kind",
-            choices=["field", "index", "backup"],
+            choices=["field", "index"],
             default="field",
-            help="field: an entry of FIELD_ENCRYPTION_KEYS; index/backup: BLIND_INDEX_KEY or "
-            "BACKUP_ENCRYPTION_KEY (the bare key).",
+            help="field: an entry of FIELD_ENCRYPTION_KEYS; index: BLIND_INDEX_KEY (the bare key).",
         )
         parser.add_argument("--id", dest="kid", help="Key id for a field key (default k<date>).")
 
