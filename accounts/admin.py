@@ -1,13 +1,14 @@
-"""Admin for accounts (the admin site itself requires a TOTP device: see config.apps)."""
+"""Admin for accounts (the admin site itself requires a second factor: see accounts.admin_site)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 
-from accounts import services
+from accounts import mfa, selectors, services
 from accounts.models import AuthEvent, Profile, User
+from config.exceptions import ApplicationError
 from privacy.admin import AccessRecordedAdmin
 from privacy.normalise import normalise_phone
 
@@ -82,7 +83,8 @@ class UserAdmin(DjangoUserAdmin, AccessRecordedAdmin):
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username",)
     ordering = ("username",)
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "two_factor")
+    actions = ["reset_two_factor"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (
@@ -94,6 +96,7 @@ class UserAdmin(DjangoUserAdmin, AccessRecordedAdmin):
                     "password_change_required",
                     "is_staff",
                     "is_superuser",
+                    "two_factor",
                 )
             },
         ),
@@ -118,6 +121,29 @@ class UserAdmin(DjangoUserAdmin, AccessRecordedAdmin):
         if matches is not None:
             results |= queryset.filter(pk__in=matches)
         return results, may_have_duplicates
+
+    @admin.display(description="Two-factor")
+    def two_factor(self, obj):
+        status = selectors.mfa_status(user=obj)
+        if not status["enabled"]:
+            return "No authenticator"
+        return f"Authenticator app; {status['recovery_codes_left']} recovery codes left"
+
+    @admin.action(description="Reset two-factor (lost phone): remove devices, end sessions")
+    def reset_two_factor(self, request, queryset):
+        for person in queryset:
+            try:
+                mfa.mfa_reset(request=request, actor=request.user, user=person)
+            except ApplicationError as exc:
+                self.message_user(request, f"{person}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{person}: two-factor reset, sessions ended.")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("reset_two_factor", None)
+        return actions
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -4,10 +4,12 @@ A view without the declaration admits nobody (and a test walking the URL configu
 `PUBLIC` is the explicit declaration for the few views anyone may call (login, health, schema).
 """
 
+from django.conf import settings
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from accounts.models import Role
+from accounts.tokens import token_has_mfa
 
 PUBLIC = frozenset({"__public__"})
 ALL_ROLES = frozenset(Role.values)
@@ -21,6 +23,15 @@ class PasswordChangeRequired(PermissionDenied):
 
     default_detail = "Change your password first (POST /api/password/change/)."
     default_code = "password_change_required"
+
+
+def _lacks_required_mfa(request) -> bool:
+    """A staff member's token did not pass a second factor, while the policy requires one."""
+    return (
+        settings.STAFF_MFA_REQUIRED
+        and request.user.is_staff_role
+        and not token_has_mfa(request.auth)
+    )
 
 
 def declared_roles(view) -> frozenset | None:
@@ -44,6 +55,12 @@ class RolePermission(BasePermission):
             return False
         if user.password_change_required and not getattr(view, "password_change_view", False):
             raise PasswordChangeRequired()
+        # Staff signed in without a second factor may only enrol one (views that allow it).
+        if not getattr(view, "allow_without_mfa", False) and _lacks_required_mfa(request):
+            raise PermissionDenied(
+                "Enrol an authenticator (/api/mfa/totp/), then sign in again with a code.",
+                code="mfa_enrolment_required",
+            )
         return True
 
     def has_object_permission(self, request, view, obj):

@@ -6,10 +6,18 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import AuthEvent, PasswordHistory, Profile, RotatedRefreshToken, User
+from accounts.models import (
+    AuthEvent,
+    MFAChallenge,
+    PasswordHistory,
+    Profile,
+    RecoveryCodeDevice,
+    RotatedRefreshToken,
+    TOTPDevice,
+    User,
+)
 from privacy.erasure import audit_scrub, audit_scrub_actor
 from privacy.registry import (
     ErasureResult,
@@ -37,7 +45,6 @@ def _account_erase(user) -> ErasureResult:
     """Disable the login for good and replace the username; the row stays as an anonymous id."""
     OutstandingToken.objects.filter(user=user).delete()  # every refresh token, with its blacklist
     PasswordHistory.objects.filter(user=user).delete()
-    TOTPDevice.objects.filter(user=user).delete()
     # A queryset update: no audit row repeating the old username is written.
     User.objects.filter(pk=user.pk).update(
         username=f"erased-{uuid.uuid4().hex[:20]}",
@@ -95,6 +102,30 @@ def _auth_events_erase(user) -> ErasureResult:
     return ErasureResult(erased=updated)
 
 
+def _second_factor_export(user):
+    """When each device was enrolled and last used; never a key or a code."""
+    for model in (TOTPDevice, RecoveryCodeDevice):
+        for device in model.objects.filter(user=user).order_by("pk"):
+            yield {
+                "kind": model._meta.verbose_name,
+                "confirmed": device.confirmed,
+                "created_at": device.created_at,
+                "last_used_at": device.last_used_at,
+            }
+
+
+def _second_factor_erase(user) -> ErasureResult:
+    deleted = sum(
+        model.objects.filter(user=user).delete()[0]
+        for model in (TOTPDevice, RecoveryCodeDevice, MFAChallenge)
+    )
+    return ErasureResult(erased=deleted)
+
+
+def _purge_mfa_challenges(dry_run: bool) -> int:
+    return purge(MFAChallenge.objects.filter(expires_at__lt=timezone.now()), dry_run)
+
+
 def _purge_auth_events(dry_run: bool) -> int:
     cutoff = older_than(settings.AUTH_EVENT_RETENTION_DAYS)
     return purge(AuthEvent.objects.filter(created_at__lt=cutoff), dry_run)
@@ -131,5 +162,14 @@ registry.register(
         erase=_auth_events_erase,
     )
 )
+registry.register(
+    PersonalDataSource(
+        name="second_factor",
+        models=(TOTPDevice, RecoveryCodeDevice, MFAChallenge),
+        export=_second_factor_export,
+        erase=_second_factor_erase,
+    )
+)
 registry.register_retention(RetentionRule("auth_events", _purge_auth_events))
+registry.register_retention(RetentionRule("expired_mfa_challenges", _purge_mfa_challenges))
 registry.register_retention(RetentionRule("expired_tokens", _purge_tokens))

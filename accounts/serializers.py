@@ -23,6 +23,12 @@ class CookieModeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 class LoginInputSerializer(CookieModeSerializer):
     username = serializers.CharField(max_length=150, trim_whitespace=False)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The second factor in the same call (authenticator or recovery code).",
+    )
 
 
 class RefreshInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -47,6 +53,52 @@ class LoginOutputSerializer(TokenPairSerializer):
         help_text="Present (true) when every call but POST /api/password/change/ is refused "
         "until the password is changed.",
     )
+    csrf_token = serializers.CharField(
+        required=False, help_text="Cookie mode only: send it back as X-CSRFToken."
+    )
+    mfa_enrolment_required = serializers.BooleanField(
+        required=False,
+        help_text="Staff without an authenticator: these tokens only reach /api/mfa/ (enrol).",
+    )
+
+
+class MFAChallengeOutputSerializer(serializers.Serializer):
+    mfa_required = serializers.BooleanField(
+        help_text="Always true: send a code to /api/login/mfa/."
+    )
+    challenge = serializers.CharField(help_text="Opaque, single-use, valid for minutes.")
+
+
+class MFALoginInputSerializer(CookieModeSerializer):
+    challenge = serializers.CharField(max_length=200)
+    code = serializers.CharField(
+        max_length=64, help_text="6 digits from the authenticator, or a recovery code."
+    )
+
+
+class MFAStatusOutputSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="A confirmed authenticator is enrolled.")
+    pending = serializers.BooleanField(help_text="An authenticator waits for its first code.")
+    recovery_codes_left = serializers.IntegerField()
+    required = serializers.BooleanField(help_text="The policy requires a second factor here.")
+
+
+class TOTPEnrolmentOutputSerializer(serializers.Serializer):
+    otpauth_uri = serializers.CharField(help_text="otpauth://totp/ECAR:<username>?secret=…")
+    qr_svg = serializers.CharField(help_text="The same URI as a QR code (SVG markup).")
+
+
+class TOTPConfirmInputSerializer(CookieModeSerializer):
+    code = serializers.CharField(max_length=16, help_text="The first code the app shows.")
+
+
+class RecoveryCodesOutputSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Shown once: each works one time."
+    )
+
+
+class TOTPConfirmOutputSerializer(TokenPairSerializer, RecoveryCodesOutputSerializer):
     csrf_token = serializers.CharField(
         required=False, help_text="Cookie mode only: send it back as X-CSRFToken."
     )

@@ -19,7 +19,7 @@ from accounts.throttling import (
     normalise_username,
     password_check_throttle_hit,
 )
-from accounts.tokens import blacklist_all, token_pair
+from accounts.tokens import blacklist_all, token_has_mfa, token_pair
 from config.exceptions import ApplicationError, Throttled
 from privacy.normalise import normalise_phone
 
@@ -143,8 +143,8 @@ def profile_update(
     return profile
 
 
-def auth_login(*, request, username: str, password: str) -> tuple[User, dict]:
-    """Check throttling and credentials; return the user and a new token pair.
+def auth_password_check(*, request, username: str, password: str) -> User:
+    """Check throttling and the password; the user when both pass.
 
     Wrong password, unknown user and inactive user give the same answer (no account enumeration).
     """
@@ -160,12 +160,15 @@ def auth_login(*, request, username: str, password: str) -> tuple[User, dict]:
             request=request, kind=AuthEvent.Kind.LOGIN_FAILED, user=known, username=username
         )
         raise ApplicationError(INVALID_CREDENTIALS, code="invalid_credentials", status_code=401)
+    return user
 
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-        tokens = token_pair(user)
-        auth_event_record(request=request, kind=AuthEvent.Kind.LOGIN_SUCCEEDED, user=user)
-    return user, tokens
+
+@transaction.atomic
+def auth_login_complete(*, request, user: User, mfa: bool) -> dict:
+    """Every factor passed: record the login and issue a token pair."""
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    auth_event_record(request=request, kind=AuthEvent.Kind.LOGIN_SUCCEEDED, user=user)
+    return token_pair(user, mfa=mfa)
 
 
 def _invalid_token() -> ApplicationError:
@@ -228,7 +231,7 @@ def token_refresh(*, request, raw_token: str) -> dict:
             _revoke(user)
             auth_event_record(request=request, kind=AuthEvent.Kind.REFRESH_REUSED, user=user)
         elif user.is_active:
-            tokens = token_pair(user)
+            tokens = token_pair(user, mfa=token_has_mfa(payload))
             auth_event_record(request=request, kind=AuthEvent.Kind.TOKEN_REFRESHED, user=user)
     # Raised after the block on purpose: the revocation above must be committed.
     if reused:
@@ -309,7 +312,7 @@ def password_change(*, request, user: User, current_password: str, new_password:
     user.save(update_fields=["password", "password_change_required"])
     _revoke(user)
     auth_event_record(request=request, kind=AuthEvent.Kind.PASSWORD_CHANGED, user=user)
-    return token_pair(user)
+    return token_pair(user, mfa=token_has_mfa(request.auth))
 
 
 def refresh_cookie_settings() -> dict:

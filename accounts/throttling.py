@@ -44,3 +44,12 @@ def login_throttle_hit(request, username: str) -> float | None:
     ]
     waits = [wait for group, key, rate in limits if (wait := _hit(request, group, key, rate))]
     return max(waits) if waits else None
+
+
+def mfa_throttle_hit(request, user=None) -> float | None:
+    """Count one second-factor attempt per client IP and per account; seconds to wait, or None."""
+    limits = [("mfa-ip", _ip_key, settings.MFA_RATE_PER_IP)]
+    if user is not None:
+        limits.append(("mfa-user", lambda group, req: str(user.pk), settings.MFA_RATE_PER_USER))
+    waits = [wait for group, key, rate in limits if (wait := _hit(request, group, key, rate))]
+    return max(waits) if waits else None

@@ -4,6 +4,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 GENERATION_CLAIM = "gen"
+# Whether the login that started this token family passed a second factor.
+MFA_CLAIM = "mfa"
 
 
 class GenerationRefreshToken(RefreshToken):
@@ -16,10 +18,16 @@ class GenerationRefreshToken(RefreshToken):
         return token
 
 
-def token_pair(user) -> dict:
+def token_pair(user, *, mfa: bool = False) -> dict:
     """A new refresh token (recorded as outstanding) and its access token."""
     refresh = GenerationRefreshToken.for_user(user)
+    refresh[MFA_CLAIM] = mfa
     return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+
+def token_has_mfa(token) -> bool:
+    """Whether a validated token (or decoded payload) was issued after a second factor."""
+    return bool(token is not None and token.get(MFA_CLAIM) is True)
 
 
 def blacklist_all(user) -> int:

@@ -1,27 +1,37 @@
-"""Authentication API: login, refresh, logout, password change and the protected probe."""
+"""Authentication API: login (with a second factor), MFA enrolment, refresh, logout, password."""
 
 from django.conf import settings
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
-from accounts.permissions import ALL_ROLES, PUBLIC
+from accounts import mfa, selectors, services
+from accounts.models import User
+from accounts.permissions import ALL_ROLES, PUBLIC, SUPER_ADMIN
 from accounts.serializers import (
     LoginInputSerializer,
     LoginOutputSerializer,
     MeOutputSerializer,
     MeUpdateInputSerializer,
+    MFAChallengeOutputSerializer,
+    MFALoginInputSerializer,
+    MFAStatusOutputSerializer,
     PasswordChangeInputSerializer,
     ProtectedOutputSerializer,
+    RecoveryCodesOutputSerializer,
     RefreshInputSerializer,
     TokenPairSerializer,
+    TOTPConfirmInputSerializer,
+    TOTPConfirmOutputSerializer,
+    TOTPEnrolmentOutputSerializer,
     UserSummarySerializer,
 )
+from accounts.tokens import token_has_mfa, token_pair
 from config.exceptions import ApplicationError
 
 
@@ -60,8 +70,33 @@ def _pair_response(tokens: dict, *, cookie: bool, extra=None, status_code=200) -
     return response
 
 
+def _login_response(request, outcome: mfa.LoginOutcome, *, cookie: bool) -> Response:
+    """Tokens for a completed login, or the challenge that waits for the second factor."""
+    if outcome.challenge is not None:
+        return Response({"mfa_required": True, "challenge": outcome.challenge})
+    extra = {"user": UserSummarySerializer(outcome.user).data}
+    if outcome.enrolment_required:
+        extra["mfa_enrolment_required"] = True
+    if outcome.user.password_change_required:
+        extra["password_change_required"] = True
+    if cookie:
+        extra["csrf_token"] = get_token(request._request)
+    return _pair_response(outcome.tokens, cookie=cookie, extra=extra)
+
+
+LOGIN_RESULT = PolymorphicProxySerializer(
+    component_name="LoginResult",
+    serializers=[LoginOutputSerializer, MFAChallengeOutputSerializer],
+    resource_type_field_name=None,
+)
+
+
 class LoginApi(APIView):
-    """Exchange a username and password (form fields or JSON) for a token pair."""
+    """Exchange a username and password (form fields or JSON) for a token pair.
+
+    An account with an authenticator (every staff account in production) gets a challenge instead,
+    unless the code comes along as `otp`.
+    """
 
     allowed_roles = PUBLIC
     authentication_classes = []
@@ -69,7 +104,7 @@ class LoginApi(APIView):
     @extend_schema(
         request=LoginInputSerializer,
         responses={
-            200: LoginOutputSerializer,
+            200: LOGIN_RESULT,
             401: OpenApiResponse(description="Invalid credentials (same body for any cause)."),
             429: OpenApiResponse(description="Too many attempts; see Retry-After."),
         },
@@ -77,18 +112,129 @@ class LoginApi(APIView):
     def post(self, request):
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user, tokens = services.auth_login(
+        outcome = mfa.mfa_login(
             request=request,
             username=data.validated_data["username"],
             password=data.validated_data["password"],
+            otp=data.validated_data.get("otp", ""),
+        )
+        return _login_response(request, outcome, cookie=data.validated_data["cookie"])
+
+
+class MFALoginApi(APIView):
+    """Second login step: the challenge from /api/login/ and a code give the token pair."""
+
+    allowed_roles = PUBLIC
+    authentication_classes = []
+
+    @extend_schema(
+        request=MFALoginInputSerializer,
+        responses={
+            200: LoginOutputSerializer,
+            401: OpenApiResponse(description="Wrong or reused code, unknown or expired challenge."),
+            429: OpenApiResponse(description="Too many attempts; see Retry-After."),
+        },
+    )
+    def post(self, request):
+        data = MFALoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = mfa.mfa_login_verify(
+            request=request,
+            challenge=data.validated_data["challenge"],
+            code=data.validated_data["code"],
+        )
+        return _login_response(request, outcome, cookie=data.validated_data["cookie"])
+
+
+class MFAStatusApi(APIView):
+    """One's second factor: enrolled or not, recovery codes left, required or not."""
+
+    allowed_roles = ALL_ROLES
+    allow_without_mfa = True
+
+    @extend_schema(responses={200: MFAStatusOutputSerializer})
+    def get(self, request):
+        return Response(MFAStatusOutputSerializer(selectors.mfa_status(user=request.user)).data)
+
+
+class TOTPEnrolApi(APIView):
+    """Start enrolling an authenticator app: its otpauth:// URI and QR code (confirm next)."""
+
+    allowed_roles = ALL_ROLES
+    allow_without_mfa = True
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: TOTPEnrolmentOutputSerializer,
+            403: OpenApiResponse(
+                description="Replacing an authenticator needs a code-verified login."
+            ),
+        },
+    )
+    def post(self, request):
+        device = mfa.totp_enrol_start(user=request.user, verified=token_has_mfa(request.auth))
+        uri = device.config_url
+        return Response({"otpauth_uri": uri, "qr_svg": mfa.qr_code_svg(uri)}, status=201)
+
+
+class TOTPConfirmApi(APIView):
+    """Confirm the new authenticator with its first code: recovery codes and a new token pair."""
+
+    allowed_roles = ALL_ROLES
+    allow_without_mfa = True
+
+    @extend_schema(
+        request=TOTPConfirmInputSerializer,
+        responses={
+            200: TOTPConfirmOutputSerializer,
+            400: OpenApiResponse(description="Wrong code, or no enrolment started."),
+            429: OpenApiResponse(description="Too many attempts; see Retry-After."),
+        },
+    )
+    def post(self, request):
+        data = TOTPConfirmInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _, codes = mfa.totp_enrol_confirm(
+            request=request, user=request.user, code=data.validated_data["code"]
         )
         cookie = data.validated_data["cookie"]
-        extra = {"user": UserSummarySerializer(user).data}
-        if user.password_change_required:
-            extra["password_change_required"] = True
+        extra = {"recovery_codes": codes}
         if cookie:
             extra["csrf_token"] = get_token(request._request)
-        return _pair_response(tokens, cookie=cookie, extra=extra)
+        return _pair_response(token_pair(request.user, mfa=True), cookie=cookie, extra=extra)
+
+
+class RecoveryCodesApi(APIView):
+    """Replace one's recovery codes (the old ones stop working); shown once."""
+
+    allowed_roles = ALL_ROLES
+
+    @extend_schema(request=None, responses={201: RecoveryCodesOutputSerializer})
+    def post(self, request):
+        codes = mfa.recovery_codes_regenerate(
+            user=request.user, verified=token_has_mfa(request.auth)
+        )
+        return Response({"recovery_codes": codes}, status=201)
+
+
+class UserMFAResetApi(APIView):
+    """Super-admins: remove another person's second factors (lost phone); their sessions end."""
+
+    allowed_roles = SUPER_ADMIN
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Devices removed, every session of the person ended."),
+            400: OpenApiResponse(description="Not for oneself (code mfa_reset_self)."),
+            404: OpenApiResponse(description="No such user."),
+        },
+    )
+    def post(self, request, pk: int):
+        person = get_object_or_404(User, pk=pk)
+        mfa.mfa_reset(request=request, actor=request.user, user=person)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TokenRefreshApi(APIView):

@@ -1,7 +1,7 @@
-"""The admin site of the project: django-otp's site, so staff sign in with a TOTP code."""
+"""The admin site of the project: staff sign in with a password and a second factor."""
 
 from django.contrib.admin.apps import AdminConfig
 
 
 class OTPAdminConfig(AdminConfig):
-    default_site = "django_otp.admin.OTPAdminSite"
+    default_site = "accounts.admin_site.AdminSite"

@@ -28,6 +28,11 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def env_flag(name: str, default: str = "false") -> bool:
+    """A boolean environment variable: true/1/yes/on, anything else false."""
+    return env(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
 def env_networks(name: str, default: str = "") -> list[str]:
     """A comma-separated list of CIDR networks, refused at startup when one is not valid."""
     networks = env_list(name, default)

@@ -25,6 +25,7 @@ from config.views import api_not_found
 PLAIN_API_VIEWS = {api_not_found}
 REVIEWED_PUBLIC_ROUTES = {
     "api/login/",
+    "api/login/mfa/",
     "api/token/refresh/",
     "api/logout/",
     "api/token/logout/",

@@ -8,9 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.tests.mfa_helpers import enrol_totp, totp_code
 from backups import gpg
 from backups.models import BackupRun
 from backups.services import LEDGER_REMOTE
@@ -155,14 +154,13 @@ def admin_site_client(client, super_admin, password):
     """A browser session on the admin site, signed in with password and TOTP."""
     super_admin.is_staff = True
     super_admin.save(update_fields=["is_staff"])
-    device = TOTPDevice.objects.create(user=super_admin, name="phone", confirmed=True)
-    token = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    device = enrol_totp(super_admin)
+    token = totp_code(device)
     response = client.post(
         "/admin/login/?next=/admin/",
         {
             "username": super_admin.username,
             "password": password,
-            "otp_device": device.persistent_id,
             "otp_token": token,
         },
     )

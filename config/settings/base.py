@@ -5,7 +5,7 @@ from datetime import timedelta
 import dj_database_url
 from csp.constants import NONCE
 
-from config.env import BASE_DIR, env, env_list, env_networks
+from config.env import BASE_DIR, env, env_flag, env_list, env_networks
 from config.sentry import init_sentry
 
 # --- Core -------------------------------------------------------------------------------------
@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "corsheaders",
     "django_otp",
-    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
@@ -329,6 +328,18 @@ LOGIN_RATE_PER_IP = env("LOGIN_RATE_PER_IP", "20/10m")
 LOGIN_RATE_PER_USERNAME = env("LOGIN_RATE_PER_USERNAME", "5/10m")
 PASSWORD_CHECK_RATE = env("PASSWORD_CHECK_RATE", "5/10m")
 RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
+
+# --- Multi-factor authentication (accounts/mfa.py) ----------------------------------------------
+# Staff (super-admins, technicians) without a device can only enrol one when this is on; anyone
+# with a confirmed device always needs a code. Production forces it on.
+STAFF_MFA_REQUIRED = env_flag("STAFF_MFA_REQUIRED", "true")
+OTP_TOTP_ISSUER = "ECAR"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+MFA_CHALLENGE_SECONDS = 300
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_RATE_PER_IP = env("MFA_RATE_PER_IP", "20/10m")
+MFA_RATE_PER_USER = env("MFA_RATE_PER_USER", "5/10m")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "ECAR garage API",

@@ -94,3 +94,5 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_AGE = 8 * 3600
 REFRESH_COOKIE_SECURE = True
+# Every staff account needs a second factor (ASVS 5.0 6.3.3): not configurable in production.
+STAFF_MFA_REQUIRED = True

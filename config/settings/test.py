@@ -16,3 +16,4 @@ TEIF_OUTBOX_DIR = f"{MEDIA_ROOT}/teif-outbox"
 STORAGES["encrypted"]["OPTIONS"]["location"] = f"{MEDIA_ROOT}/private"
 CACHES["default"]["KEY_PREFIX"] = f"ecar-test-{os.getpid()}"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+STAFF_MFA_REQUIRED = False  # the MFA tests turn it on

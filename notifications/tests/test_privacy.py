@@ -11,9 +11,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.tests.mfa_helpers import enrol_totp, totp_code
 from notifications.models import Delivery, Notification, Status
 from notifications.services import notification_deliver_due
 from notifications.tests.factories import breach_context, enqueue
@@ -159,14 +158,13 @@ def test_enforce_retention_purges_finished_messages_past_their_retention(setting
 def admin_site_client(client, super_admin, password):
     super_admin.is_staff = True
     super_admin.save(update_fields=["is_staff"])
-    device = TOTPDevice.objects.create(user=super_admin, name="phone", confirmed=True)
-    token = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    device = enrol_totp(super_admin)
+    token = totp_code(device)
     response = client.post(
         "/admin/login/?next=/admin/",
         {
             "username": super_admin.username,
             "password": password,
-            "otp_device": device.persistent_id,
             "otp_token": token,
         },
     )

@@ -266,6 +266,9 @@ def rich_person(n: int, tag: str, *, admin, admin_client: APIClient, ip: str) ->
         response = client.post("/api/me/consents/", {"purpose": purpose, "granted": True})
         assert response.status_code == 201, response.content
 
+    # An authenticator app enrolment started in the app (unconfirmed: logins stay password-only).
+    assert client.post("/api/mfa/totp/").status_code == 201
+
     # Their appointment is confirmed by e-mail: a message in the outbox.
     with transaction.atomic():
         notification_enqueue(
