@@ -24,6 +24,9 @@ from garage.services.appointments import day_slot_starts
 from garage.tests.documents import pdf_document
 from garage.tests.factories import PartFactory, ServiceFactory
 from garage.tests.order_helpers import PASSWORD, order_in, owner_vehicle
+from incidents import services as incident_services
+from incidents.detectors import Finding
+from incidents.models import Severity
 from invoices import services as invoicing
 from invoices.models import Payment
 from invoices.tests import helpers as invoice_helpers
@@ -32,10 +35,12 @@ from privacy.models import PrivacyNotice
 ROLES = ("anonymous", "customer", "technician", "super_admin")
 # The object kind of a path parameter, by the URL segment in front of it.
 KIND_BY_SEGMENT = {
+    "alerts": "alert",
     "appointments": "appointment",
     "credit-notes": "credit_note",
     "customers": "customer",
     "documents": "document",
+    "incidents": "incident",
     "invoices": "invoice",
     "labour-lines": "labour_line",
     "lines": "invoice_line",
@@ -129,6 +134,23 @@ def _customer_objects(*, admin, owner, technician, service, part, slot: int) -> 
     }
 
 
+def _alert(n: int) -> int:
+    """A medium alert of its own pattern (security records are not the world's subject)."""
+    finding = Finding(
+        detector="brute_force",
+        severity=Severity.MEDIUM,
+        key=f"world:{n}",
+        at=timezone.now(),
+        evidence={"attempts": 10},
+    )
+    return incident_services.alert_raise(finding=finding)[0].pk
+
+
+def _pair(ids) -> dict:
+    own, other = ids
+    return {"own": own, "other": other}
+
+
 def build_world() -> World:
     """Create the users, their tokens and their objects; return their ids."""
     world = World()
@@ -161,6 +183,13 @@ def build_world() -> World:
     world.ids = {kind: {"own": own[kind], "other": other[kind]} for kind in own}
     world.ids["service"] = {"own": service.pk, "other": inactive_service.pk}
     world.ids["part"] = {"own": part.pk, "other": inactive_part.pk}
+    world.ids["alert"] = _pair(_alert(n) for n in (1, 2))
+    world.ids["incident"] = _pair(
+        incident_services.incident_open(
+            user=admin, title=f"Incident {n}", occurred_from=timezone.now() - timedelta(hours=1)
+        ).pk
+        for n in (1, 2)
+    )
     world.users = {
         "customer": customer,
         "technician": technician,
