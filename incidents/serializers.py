@@ -2,11 +2,12 @@
 
 from rest_framework import serializers
 
+from config.serializers import RejectUnknownFieldsMixin
 from incidents.models import Incident, SecurityAlert, Severity
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
 
     class Meta:
         model = SecurityAlert
@@ -66,7 +67,7 @@ class IncidentFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Incident.Status.choices, required=False)
 
 
-class IncidentCreateSerializer(serializers.Serializer):
+class IncidentCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.HIGH)
@@ -86,7 +87,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     )
 
 
-class UsersInputSerializer(serializers.Serializer):
+class UsersInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     user_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**53),
         required=False,
@@ -95,18 +96,18 @@ class UsersInputSerializer(serializers.Serializer):
     everyone = serializers.BooleanField(default=False)
 
 
-class DisableInputSerializer(serializers.Serializer):
+class DisableInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     user_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**53), max_length=10000
     )
 
 
-class BlockInputSerializer(serializers.Serializer):
+class BlockInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     network = serializers.CharField(max_length=43, help_text="CIDR, e.g. 203.0.113.0/24")
     hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=24)
 
 
-class NotifyInputSerializer(serializers.Serializer):
+class NotifyInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     measures = serializers.ListField(
         child=serializers.CharField(max_length=300),
         min_length=1,

@@ -6,7 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -40,6 +40,9 @@ def _filters(serializer_class, request) -> dict:
     return data.validated_data
 
 
+CONFLICT = OpenApiResponse(description="Not allowed in its current status (code invalid_status).")
+
+
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Security alerts from the detectors, newest first; triage through the actions."""
 
@@ -58,19 +61,28 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses={200: AlertSerializer})
+    @extend_schema(request=None, responses={200: AlertSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         alert = services.alert_acknowledge(alert=self.get_object(), user=request.user)
         return Response(AlertSerializer(alert).data)
 
-    @extend_schema(request=None, responses={200: AlertSerializer})
+    @extend_schema(request=None, responses={200: AlertSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         alert = services.alert_close(alert=self.get_object(), user=request.user)
         return Response(AlertSerializer(alert).data)
 
-    @extend_schema(request=None, responses={201: IncidentSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: IncidentSerializer,
+            400: OpenApiResponse(
+                description="The alert already has an incident (alert_has_incident)."
+            ),
+            409: CONFLICT,
+        },
+    )
     @action(detail=True, methods=["post"], url_path="open-incident")
     def open_incident(self, request, pk=None):
         incident = services.incident_open_from_alert(user=request.user, alert=self.get_object())
@@ -105,7 +117,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident = services.incident_open(user=request.user, alerts=alerts, **fields)
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=UsersInputSerializer, responses={200: CountSerializer})
+    @extend_schema(request=UsersInputSerializer, responses={200: CountSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="revoke-sessions")
     def revoke_sessions(self, request, pk=None):
         data = UsersInputSerializer(data=request.data)
@@ -115,7 +127,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response({"count": count})
 
-    @extend_schema(request=DisableInputSerializer, responses={200: CountSerializer})
+    @extend_schema(request=DisableInputSerializer, responses={200: CountSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="disable-accounts")
     def disable_accounts(self, request, pk=None):
         data = DisableInputSerializer(data=request.data)
@@ -125,7 +137,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response({"count": count})
 
-    @extend_schema(request=UsersInputSerializer, responses={200: CountSerializer})
+    @extend_schema(request=UsersInputSerializer, responses={200: CountSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="force-password-change")
     def force_password_change(self, request, pk=None):
         data = UsersInputSerializer(data=request.data)
@@ -135,13 +147,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response({"count": count})
 
-    @extend_schema(request=None, responses={200: RotationSerializer})
+    @extend_schema(request=None, responses={200: RotationSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="rotate-keys")
     def rotate_keys(self, request, pk=None):
         details = services.incident_rotate_keys(request=request, incident=self.get_object())
         return Response(RotationSerializer(details).data)
 
-    @extend_schema(request=BlockInputSerializer, responses={201: BlockSerializer})
+    @extend_schema(request=BlockInputSerializer, responses={201: BlockSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="block-network")
     def block_network(self, request, pk=None):
         data = BlockInputSerializer(data=request.data)
@@ -151,7 +163,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(BlockSerializer(block).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: IncidentSerializer})
+    @extend_schema(request=None, responses={200: IncidentSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         incident = services.incident_close(user=request.user, incident=self.get_object())
@@ -167,12 +179,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(AffectedSerializer({"count": len(ordered), "people": ordered}).data)
 
     @extend_schema(responses={200: TimelineItemSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, pk=None):
         items = selectors.incident_timeline(incident=self.get_object())
         return Response(TimelineItemSerializer(items, many=True).data)
 
-    @extend_schema(request=NotifyInputSerializer, responses={200: NotifyResultSerializer})
+    @extend_schema(
+        request=NotifyInputSerializer, responses={200: NotifyResultSerializer, 409: CONFLICT}
+    )
     @action(detail=True, methods=["post"])
     def notify(self, request, pk=None):
         data = NotifyInputSerializer(data=request.data)

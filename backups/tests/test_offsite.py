@@ -3,12 +3,13 @@
 import logging
 import shutil
 import subprocess
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError
 
 from backups.models import BackupRun
-from backups.sets import set_names
+from backups.sets import set_name, set_names, set_time
 from backups.tests.conftest import free_port
 from backups.tests.helpers import run
 
@@ -90,26 +91,20 @@ def test_retention_deletes_the_right_sets_locally_and_off_site(backup_settings, 
     settings.BACKUP_KEEP_DAILY = settings.BACKUP_KEEP_WEEKLY = settings.BACKUP_KEEP_MONTHLY = 2
     run("backup", "--no-offsite")
     (real,) = sets_in(backup_settings.backup_dir)
-    local_old = [
-        "ecar-20261202T013000Z",
-        "ecar-20261201T013000Z",
-        "ecar-20261125T013000Z",
-        "ecar-20261124T013000Z",
-        "ecar-20261015T013000Z",
-    ]
+    made = set_time(real)
+    # Dated from the real set (which becomes yesterday's): yesterday's is the second daily set,
+    # the one of 400 days ago the second weekly and monthly one (periods count where sets
+    # exist), the one of 800 days ago is in no kept period; off-site, 500 days ago neither.
+    yesterday, *local_old = (set_name(made - timedelta(days=d)) for d in (1, 400, 800))
+    (backup_settings.backup_dir / real).rename(backup_settings.backup_dir / yesterday)
     for name in local_old:
-        shutil.copytree(backup_settings.backup_dir / real, backup_settings.backup_dir / name)
-    for name in (
-        "ecar-20261020T013000Z",
-        "ecar-20260901T013000Z",
-        ".ecar-20260101T000000Z.partial",
-    ):
+        shutil.copytree(backup_settings.backup_dir / yesterday, backup_settings.backup_dir / name)
+    for name in (set_name(made - timedelta(days=500)), ".ecar-20260101T000000Z.partial"):
         (backup_settings.remote / name).mkdir()
 
     run("backup")
 
-    (newest,) = set(sets_in(backup_settings.backup_dir)) - {real, *local_old}
-    # 2 days: today, 2 Dec; 2 ISO weeks: this one, the week of 23-29 Nov; 2 months: Dec, Nov.
-    kept = sorted([newest, "ecar-20261202T013000Z", "ecar-20261125T013000Z"])
+    (newest,) = set(sets_in(backup_settings.backup_dir)) - {yesterday, *local_old}
+    kept = sorted([newest, yesterday, local_old[0]])
     assert sets_in(backup_settings.backup_dir) == kept
     assert sorted(p.name for p in backup_settings.remote.iterdir()) == kept

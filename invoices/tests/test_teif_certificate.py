@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from config.tests.test_settings import production_env, run  # noqa: F401 - fixture
+from config.tests.test_settings import production_env_fixture, run  # noqa: F401 - fixture
 from invoices.checks import teif_certificate_check
 from invoices.teif.certificate import CertificateError, load_identity
 from invoices.tests.teif_helpers import PASSPHRASE, make_signing_cert, write_pkcs12
