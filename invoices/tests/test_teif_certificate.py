@@ -64,7 +64,7 @@ def test_the_system_check_fails_on_an_expired_certificate_and_warns_before(
 
 
 def test_production_refuses_to_start_with_e_invoicing_and_an_expired_certificate(
-    production_env,  # noqa: F811
+    production_env,
     teif_ca,
     tmp_path,
 ):
@@ -87,7 +87,7 @@ def test_production_refuses_to_start_with_e_invoicing_and_an_expired_certificate
     assert "expired" in refused.stderr
 
 
-def test_production_starts_with_a_valid_certificate(production_env, teif_identity):  # noqa: F811
+def test_production_starts_with_a_valid_certificate(production_env, teif_identity):
     _cert, p12, secret = teif_identity
     env = {
         **production_env,
