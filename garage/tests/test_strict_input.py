@@ -1,10 +1,13 @@
 """One input rule: undeclared fields are refused, dates stay within plausible years."""
 
 import importlib
+import pkgutil
 import re
 from datetime import UTC
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from rest_framework import serializers
 
 from config.serializers import RejectUnknownFieldsMixin
@@ -17,27 +20,31 @@ pytestmark = pytest.mark.django_db
 
 Status = ServiceOrder.Status
 RFC3339_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
-SERIALIZER_MODULES = [
-    "accounts.serializers",
-    "garage.serializers.appointments",
-    "garage.serializers.catalogue",
-    "garage.serializers.customers",
-    "garage.serializers.orders",
-    "garage.serializers.vehicles",
-    "invoices.serializers",
-    "privacy.serializers",
-]
+
+
+def serializer_modules():
+    """Every project app's serializers (a module or a package of them): new apps included."""
+    for app in apps.get_app_configs():
+        if not app.path.startswith(str(settings.BASE_DIR)):
+            continue
+        try:
+            module = importlib.import_module(f"{app.name}.serializers")
+        except ModuleNotFoundError:
+            continue
+        yield module.__name__
+        for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            yield f"{module.__name__}.{info.name}"
 
 
 def input_serializers():
-    for module_name in SERIALIZER_MODULES:
+    for module_name in serializer_modules():
         module = importlib.import_module(module_name)
         for name, value in vars(module).items():
             if (
                 isinstance(value, type)
                 and issubclass(value, serializers.Serializer)
                 and value.__module__ == module_name
-                and re.search(r"(Input|Query)Serializer$", name)
+                and re.search(r"(Input|Query|Create)Serializer$", name)
             ):
                 yield value
 
