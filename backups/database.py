@@ -31,11 +31,9 @@ def require_postgresql() -> None:
 
 
 def _settings_dict(name: str | None = None) -> dict:
-    """The default database's settings, without the pool (one short-lived connection each)."""
+    """A copy of the default database's settings (for a connection of its own)."""
     settings_dict = dict(connections[DEFAULT_DB_ALIAS].settings_dict)
-    settings_dict["OPTIONS"] = {
-        k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k != "pool"
-    }
+    settings_dict["OPTIONS"] = dict(settings_dict.get("OPTIONS") or {})
     if name:
         settings_dict["NAME"] = name
     return settings_dict

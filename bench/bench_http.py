@@ -38,6 +38,7 @@ BENCH = ROOT / "bench"
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 USERNAME, PASSWORD = "bench-admin", "Bench#Garage-2026"
+TOTP_KEY = secrets.token_hex(20)  # the bench admin's authenticator (staff MFA is on in production)
 EXPORTER = "bench-exporter"
 EXPORT_ORDERS = 2000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -134,10 +135,11 @@ class App:
             raise RuntimeError(f"{self.name} GET {path}: {response.status} {data[:200]!r}")
         return json.loads(data)
 
-    def login(self, username: str) -> str:
-        connection, response = self.request(
-            "POST", "/api/login/", {"username": username, "password": PASSWORD}
-        )
+    def login(self, username: str, otp: str = "") -> str:
+        body = {"username": username, "password": PASSWORD}
+        if otp:
+            body["otp"] = otp
+        connection, response = self.request("POST", "/api/login/", body)
         with contextlib.closing(connection):
             data = response.read()
         if response.status != 200:
@@ -148,6 +150,13 @@ class App:
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         return [int(child) for child in children]
+
+
+def _totp_now() -> str:
+    """The bench admin's current TOTP code (RFC 6238, as its authenticator app would show)."""
+    from django_otp.oath import totp
+
+    return f"{totp(bytes.fromhex(TOTP_KEY)):06d}"
 
 
 def _rss(pid: int) -> int:
@@ -228,6 +237,7 @@ def _environments(folder: Path, names: dict[str, str]) -> tuple[dict, dict]:
         "LOGIN_RATE_PER_IP": "1000/10m",
         "EXPORT_RATE": "1000/h",
         "SENTRY_DSN": "",
+        "AUDIT_SEAL_KEY": _key(),
     }
     control = {
         **base,
@@ -333,7 +343,7 @@ def main() -> None:
         print(f"machine: {_machine()}")
         _run([PYTHON, "manage.py", "migrate", "--noinput"], ecar_env)
         _run(
-            [PYTHON, "bench/seed_ecar.py", USERNAME, PASSWORD],
+            [PYTHON, "bench/seed_ecar.py", USERNAME, PASSWORD, TOTP_KEY],
             ecar_env,
         )
         # Django's own apps first: the control app's tables (no migrations) refer to auth_user.
@@ -345,7 +355,7 @@ def main() -> None:
         apps = [ecar, control]
         for app in apps:
             app.start()
-        tokens = {app: app.login(USERNAME) for app in apps}
+        tokens = {ecar: ecar.login(USERNAME, _totp_now()), control: control.login(USERNAME)}
         paths: dict[App, dict] = {}
         for app in apps:
             first = app.get_json("/api/customers/", tokens[app])["results"][0]["id"]

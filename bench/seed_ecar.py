@@ -12,7 +12,7 @@ django.setup()
 
 import dataset  # noqa: E402
 
-from accounts.models import Role  # noqa: E402
+from accounts.models import Role, TOTPDevice  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from garage import models  # noqa: E402
 
@@ -66,9 +66,11 @@ def exporter_create(username: str, password: str, orders: int, services, parts) 
     )
 
 
-def main(username: str, password: str) -> None:
+def main(username: str, password: str, totp_key: str) -> None:
     rows = dataset.build()
-    user_create(username=username, password=password, role=Role.SUPER_ADMIN)
+    admin = user_create(username=username, password=password, role=Role.SUPER_ADMIN)
+    # Staff need a second factor in production: the bench signs in with codes of this key.
+    TOTPDevice.objects.create(user=admin, name="authenticator", key=totp_key, confirmed=True)
     customers = [models.Customer.objects.create(**values) for values in rows["customers"]]
     vehicles = []
     for values in rows["vehicles"]:
@@ -125,4 +127,4 @@ if __name__ == "__main__":
             list(models.Part.objects.order_by("id")),
         )
     else:
-        main(*sys.argv[1:3])
+        main(*sys.argv[1:4])

@@ -2,11 +2,16 @@
 
 import codecs
 import logging
+from functools import cache
 from http import HTTPStatus
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.http import JsonResponse
-from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 
 from config.exceptions import error_body
@@ -75,34 +80,86 @@ class ApiNoStoreMiddleware:
         return response
 
 
+# What a view or decorator may set on a response to change its policy (django-csp's attributes).
+_PER_RESPONSE_POLICY = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_exempt",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+    "_csp_exempt_ro",
+)
+
+
+@cache
+def _settings_policies() -> tuple[str, str]:
+    """The policy and report-only policy of the settings alone (no nonce), built once."""
+    return build_policy(), build_policy(report_only=True)
+
+
+def _forget_policies(*, setting, **kwargs):
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _settings_policies.cache_clear()
+
+
+setting_changed.connect(_forget_policies)
+
+
+class CSPMiddleware(DjangoCSPMiddleware):
+    """django-csp, without building the same policy string again for every response.
+
+    A JSON response uses no nonce and no per-view policy, so its header is the settings' policy:
+    built once. A response that used a nonce (the admin and Swagger pages), that carries a
+    view's own policy, or any response under DEBUG (django-csp spares its error pages) goes
+    through django-csp unchanged.
+    """
+
+    def process_response(self, request, response):
+        if settings.DEBUG or getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _PER_RESPONSE_POLICY
+        ):
+            return super().process_response(request, response)
+        policy, report_only = _settings_policies()
+        if policy and HEADER not in response:
+            response[HEADER] = policy
+        if report_only and HEADER_REPORT_ONLY not in response:
+            response[HEADER_REPORT_ONLY] = report_only
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
 class ApiRoutingMiddleware:
     """Unknown paths and methods under /api/ answer JSON 404/405 before authentication or CSRF.
 
     The same answer for every caller: a typo (`POST /api/login` without its slash) is a 404,
     not a CSRF refusal, and an unsupported method (OPTIONS included) is a 405 whatever the role.
-    CORS preflights are answered earlier, by django-cors-headers.
+    CORS preflights are answered earlier, by django-cors-headers. It works on the view Django
+    has resolved (every path under /api/ resolves, unknown ones to api_not_found), placed before
+    CsrfViewMiddleware so that its answer comes first.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/api/"):
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                match = None
-            if match is None or match.func is api_not_found:
-                return JsonResponse(error_body("Not found.", "not_found"), status=404)
-            allowed = allowed_methods(match.func)
-            if allowed is not None and request.method not in allowed:
-                response = JsonResponse(
-                    error_body(f'Method "{request.method}" not allowed.', "method_not_allowed"),
-                    status=405,
-                )
-                response["Allow"] = ", ".join(sorted(allowed))
-                return response
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.path.startswith("/api/"):
+            return None
+        if view_func is api_not_found:
+            return JsonResponse(error_body("Not found.", "not_found"), status=404)
+        allowed = allowed_methods(view_func)
+        if allowed is not None and request.method not in allowed:
+            response = JsonResponse(
+                error_body(f'Method "{request.method}" not allowed.', "method_not_allowed"),
+                status=405,
+            )
+            response["Allow"] = ", ".join(sorted(allowed))
+            return response
+        return None
 
 
 def allowed_methods(view_func) -> set[str] | None:

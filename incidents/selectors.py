@@ -2,9 +2,11 @@
 
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass, field
 
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.utils import timezone
@@ -60,18 +62,36 @@ def blocked_networks_load() -> list[tuple]:
     ]
 
 
+# This worker's copy of the published blocks: (monotonic time it was read, blocks).
+_blocks_read: tuple[float, list] | None = None
+
+
+def blocked_networks_forget() -> None:
+    """Drop this worker's copy: the next request reads the shared cache again."""
+    global _blocks_read
+    _blocks_read = None
+
+
 def blocked_networks_active() -> list[tuple]:
     """The blocks in force as published in the shared cache (no database query per request).
 
     Published when a block is made and again by every detectors pass, so a restarted cache
-    holds them again within minutes. A cache that cannot be read blocks nothing rather than
-    failing every request (the health check reports it).
+    holds them again within minutes. Each worker keeps what it read for
+    NETWORK_BLOCKS_REFRESH_SECONDS: one cache round trip per interval, not one per request.
+    A cache that cannot be read blocks nothing rather than failing every request (the health
+    check reports it).
     """
+    global _blocks_read
+    now = time.monotonic()
+    if _blocks_read is not None and now - _blocks_read[0] < settings.NETWORK_BLOCKS_REFRESH_SECONDS:
+        return _blocks_read[1]
     try:
-        return cache.get(BLOCKS_CACHE_KEY) or []
+        blocks = cache.get(BLOCKS_CACHE_KEY) or []
     except Exception:  # noqa: BLE001 - any cache client error: fail open, never a 500
         logger.warning("Blocked networks: the cache cannot be read")
         return []
+    _blocks_read = (now, blocks)
+    return blocks
 
 
 @dataclass

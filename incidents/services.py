@@ -28,6 +28,7 @@ from incidents.models import (
 )
 from incidents.selectors import (
     BLOCKS_CACHE_KEY,
+    blocked_networks_forget,
     blocked_networks_load,
     incident_affected,
     person_contact,
@@ -454,6 +455,7 @@ def incident_block_network(*, request, incident: Incident, network: str, hours: 
 def blocked_networks_publish() -> None:
     """Put the blocks in force into the shared cache, where the middleware reads them."""
     cache.set(BLOCKS_CACHE_KEY, blocked_networks_load(), timeout=None)
+    blocked_networks_forget()
 
 
 @transaction.atomic

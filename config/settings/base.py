@@ -57,17 +57,17 @@ MIDDLEWARE = [
     "config.middleware.ApiNoStoreMiddleware",
     "config.middleware.ApiErrorMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.middleware.ApiRoutingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, so that their refusals carry the headers above; still before any view's CSRF check.
-    "config.middleware.ApiRoutingMiddleware",
+    # Last, so that its refusals carry the headers above; still before any view's CSRF check.
     "config.middleware.RequestLimitsMiddleware",
 ]
 
@@ -393,6 +393,9 @@ DETECT_STAFF_HOURS = env("DETECT_STAFF_HOURS", "07:00-20:00")
 DETECT_STAFF_WEEKDAYS = [int(day) for day in env_list("DETECT_STAFF_WEEKDAYS", "0,1,2,3,4,5")]
 # The same pattern again within this many hours updates the open alert instead of a new one.
 ALERT_DEDUPE_HOURS = int(env("ALERT_DEDUPE_HOURS", "24"))
+# Each worker re-reads the blocked networks from the cache at most this often (a block made in
+# another worker takes effect there within this many seconds; 0: on every request).
+NETWORK_BLOCKS_REFRESH_SECONDS = float(env("NETWORK_BLOCKS_REFRESH_SECONDS", "5"))
 # Who the garage is and how people reach it about a breach (notices and the INPDP report).
 INCIDENT_CONTROLLER = env("INCIDENT_CONTROLLER", "ECAR garage")
 INCIDENT_CONTACT = env("INCIDENT_CONTACT", "")

@@ -40,11 +40,14 @@ if not ALLOWED_HOSTS:
 env("DATABASE_URL")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL to postgres://…")
-# psycopg 3's connection pool; it refuses persistent connections (CONN_MAX_AGE must stay 0).
-DATABASES["default"]["CONN_MAX_AGE"] = 0
-# A sync worker holds one connection at a time, so waiting for one only happens while the
-# database is unreachable: give up after 2 s (503) rather than hold the worker.
-DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "timeout": 2}}
+# A sync worker serves one request at a time, so it keeps one persistent connection: no pool,
+# and no health-check query before every request (a round trip each; Django's own check or
+# psycopg_pool's). A connection that broke (the database restarted) fails that one request with
+# a 503, and Django closes it after the request; the next request connects again. An
+# unreachable server is given up after 2 s (503) rather than holding the worker.
+DATABASES["default"]["CONN_MAX_AGE"] = 600
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DATABASES["default"]["OPTIONS"] = {"connect_timeout": 2}
 
 # Hashed static file names: nginx serves them with a one-year cache.
 STORAGES = {

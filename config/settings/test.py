@@ -17,3 +17,4 @@ STORAGES["encrypted"]["OPTIONS"]["location"] = f"{MEDIA_ROOT}/private"
 CACHES["default"]["KEY_PREFIX"] = f"ecar-test-{os.getpid()}"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 STAFF_MFA_REQUIRED = False  # the MFA tests turn it on
+NETWORK_BLOCKS_REFRESH_SECONDS = 0  # tests change the cache directly; one test turns it on

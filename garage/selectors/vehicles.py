@@ -19,13 +19,16 @@ class VehicleFilter(django_filters.FilterSet):
         fields = ["fuel", "year"]
 
 
-def _with_last_odometer(queryset):
-    """Annotate the last odometer reading (the one odometer_record compares against)."""
-    last = OdometerReading.objects.filter(vehicle=OuterRef("pk")).order_by("-recorded_on", "-id")
-    return queryset.annotate(
-        last_odometer_km=Subquery(last.values("km")[:1]),
-        last_odometer_on=Subquery(last.values("recorded_on")[:1]),
-    )
+_LAST_READING = OdometerReading.objects.filter(vehicle=OuterRef("pk")).order_by(
+    "-recorded_on", "-id"
+)
+# Every vehicle with its last odometer reading (the one odometer_record compares against).
+# Built once: resolving the two subqueries anew on every request cost more than running them;
+# each use clones it (never evaluated here).
+_VEHICLES = Vehicle.objects.annotate(
+    last_odometer_km=Subquery(_LAST_READING.values("km")[:1]),
+    last_odometer_on=Subquery(_LAST_READING.values("recorded_on")[:1]),
+)
 
 
 def vehicle_list(*, user):
@@ -34,12 +37,10 @@ def vehicle_list(*, user):
     Technicians reach vehicles only through the service orders assigned to them.
     """
     if user.role == Role.SUPER_ADMIN:
-        queryset = Vehicle.objects.all()
-    elif user.role == Role.CUSTOMER:
-        queryset = Vehicle.objects.filter(customer__user=user)
-    else:
-        queryset = Vehicle.objects.none()
-    return _with_last_odometer(queryset)
+        return _VEHICLES.all()
+    if user.role == Role.CUSTOMER:
+        return _VEHICLES.filter(customer__user=user)
+    return _VEHICLES.none()
 
 
 def vehicle_search(*, user, filters: dict):
