@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from accounts.models import Language, Role, User
-from config.serializers import RejectUnknownFieldsMixin
+from config.serializers import OutputSerializer, RejectUnknownFieldsMixin
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -104,7 +104,7 @@ class TOTPConfirmOutputSerializer(TokenPairSerializer, RecoveryCodesOutputSerial
     )
 
 
-class ProtectedOutputSerializer(serializers.Serializer):
+class ProtectedOutputSerializer(OutputSerializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=Role.choices)

@@ -47,7 +47,10 @@ def _record_read(request, document, action: str) -> None:
     """Staff reading the buyer identity of an issued document leave an access record."""
     if request.user.is_super_admin and document.buyer is not None:
         access_record_create(
-            request=request, subject=document, action=action, subject_user=document.customer.user
+            request=request,
+            subject=document,
+            action=action,
+            subject_user_id=document.customer.user_id,
         )
 
 

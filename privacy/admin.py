@@ -41,6 +41,6 @@ class AccessRecordedAdmin(admin.ModelAdmin):
                     request=request,
                     subject=obj,
                     action=self.access_action,
-                    subject_user=self.subject_user(obj),
+                    subject_user_id=getattr(self.subject_user(obj), "pk", None),
                 )
         return response

@@ -22,13 +22,18 @@ from privacy.registry import registry
 EXPORT_FORMAT = "ecar-personal-data/1"
 
 
-def access_record_create(*, request, subject, action: str, subject_user=None) -> AccessRecord:
-    """Record that the requesting user read personal data of `subject` (a model instance)."""
+def access_record_create(
+    *, request, subject, action: str, subject_user_id: int | None = None
+) -> AccessRecord:
+    """Record that the requesting user read personal data of `subject` (a model instance).
+
+    `subject_user_id`: the account of the person whose data it is, when they have one.
+    """
     actor = request.user if request.user.is_authenticated else None
     return AccessRecord.objects.create(
         actor=actor,
         actor_role=getattr(actor, "role", ""),
-        subject_user=subject_user,
+        subject_user_id=subject_user_id,
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=str(subject.pk),
         action=action,

@@ -52,7 +52,7 @@ def _export_response(request, subject) -> StreamingHttpResponse:
     if usage is not None and usage["should_limit"]:
         raise Throttled(max(usage["time_left"], 1))
     services.access_record_create(
-        request=request, subject=subject, action="personal_data.export", subject_user=subject
+        request=request, subject=subject, action="personal_data.export", subject_user_id=subject.pk
     )
     stamp = timezone.now().strftime("%Y%m%d")
     if request.query_params.get("format") == "zip":

@@ -44,3 +44,40 @@ def test_rendering_is_the_model_serializers():
     rows = VehicleRow([vehicle, vehicle], many=True).data
     assert rows == [Plain(vehicle).data] * 2
     assert rows[0] == {"id": 7, "make": "Renault", "year": 2019, "label": "Renault Clio"}
+
+
+def test_columns_foreign_keys_and_other_fields_render_as_drf_renders_them():
+    from garage.models import Customer
+
+    class Plain(serializers.ModelSerializer):
+        label = serializers.SerializerMethodField()
+        owner = serializers.PrimaryKeyRelatedField(source="customer", read_only=True)
+        made = serializers.CharField(source="make", read_only=True)
+
+        class Meta:
+            model = Vehicle
+            fields = ["id", "customer", "owner", "make", "made", "year", "fuel", "label"]
+
+        def get_label(self, vehicle) -> str:
+            return f"{vehicle.make} {vehicle.model}"
+
+    class Lean(OutputModelSerializer, Plain):
+        class Meta(Plain.Meta):
+            pass
+
+    owned = Vehicle(id=3, customer=Customer(id=11), make="Kia", model="Rio", year=None, fuel="")
+    walk_in = Vehicle(id=4, customer_id=None, make="Fiat", model="Uno", year=1999, fuel="diesel")
+
+    rows = Lean([owned, walk_in], many=True).data
+    assert rows == [Plain(owned).data, Plain(walk_in).data]
+    assert rows[0] == {
+        "id": 3,
+        "customer": 11,
+        "owner": 11,
+        "make": "Kia",
+        "made": "Kia",
+        "year": None,
+        "fuel": "",
+        "label": "Kia Rio",
+    }
+    assert rows[1]["customer"] is None and rows[1]["year"] == 1999

@@ -45,10 +45,10 @@ def customer_search(*, user, filters: dict):
 
 def customer_get(*, user, pk) -> Customer:
     """One customer the caller may see; anything else (including another's record) is a 404."""
-    customer = customer_list(user=user).filter(pk=pk).first()
-    if customer is None:
-        raise Http404
-    return customer
+    try:
+        return customer_list(user=user).get(pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
 
 
 def customer_of_user(*, user) -> Customer | None:

@@ -30,7 +30,10 @@ def record_customer_read(request, customer) -> None:
     """Leave an access record when staff read a customer's full record (not the customer)."""
     if request.user.is_super_admin:
         access_record_create(
-            request=request, subject=customer, action="customer.read", subject_user=customer.user
+            request=request,
+            subject=customer,
+            action="customer.read",
+            subject_user_id=customer.user_id,
         )
 
 

@@ -278,7 +278,7 @@ class VehicleDocumentDownloadApi(APIView):
                 request=request,
                 subject=document,
                 action="document.download",
-                subject_user=vehicle.customer.user,
+                subject_user_id=vehicle.customer.user_id,
             )
         chunks = storages["encrypted"].iter_plaintext(stored.file.name)
         # Open and authenticate the first chunk before any header is sent: a missing or
