@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 from datetime import timedelta
 from io import StringIO
 from urllib.parse import urlencode
@@ -257,6 +258,17 @@ def test_expired_access_token_is_401_token_expired(tokens):
     token.set_exp(lifetime=-timedelta(seconds=1))
 
     assert_json_401(get_protected(str(token)), "token_expired")
+
+
+def test_a_token_accepted_before_is_refused_once_it_has_expired(tokens):
+    token = AccessToken(tokens["access"])
+    token.set_exp(lifetime=timedelta(seconds=2))
+    raw = str(token)
+    assert get_protected(raw).status_code == 200  # verified, and kept as verified
+
+    time.sleep(2.1)
+
+    assert_json_401(get_protected(raw), "token_expired")
 
 
 def test_access_with_edited_payload_is_401(tokens):
