@@ -1,4 +1,4 @@
-"""Production-like settings of the control app (PostgreSQL pool as ECAR's, DEBUG off)."""
+"""Production-like settings of the control app (database connections as ECAR's, DEBUG off)."""
 
 import os
 
@@ -30,7 +30,8 @@ MIDDLEWARE = [
 ]
 
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
-DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 10, "timeout": 10}}
+DATABASES["default"]["CONN_MAX_AGE"] = 600
+DATABASES["default"]["OPTIONS"] = {"connect_timeout": 2}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
