@@ -104,6 +104,7 @@ def production_env(tmp: Path, database_url: str, redis_url: str) -> dict:
         "EXPORT_RATE": f"{EXPORT_RATE}/h",
         "FIELD_ENCRYPTION_KEYS": key("--id", "k1"),
         "BLIND_INDEX_KEY": key("--kind", "index"),
+        "AUDIT_SEAL_KEY": key("--kind", "index"),
         "MEDIA_ROOT": str(tmp / "media"),
         "STATIC_ROOT": str(tmp / "static"),
         "ERASURE_LEDGER_PATH": str(tmp / "erasure-ledger.jsonl"),
@@ -122,7 +123,9 @@ def manage(env: dict, *args: str, settings: str | None = None) -> str:
 
 
 # App users stay signed in (access tokens live an hour): most sessions start with a token
-# issued before the run, one in LOGIN_EVERY logs in through the API (Argon2id, as in production).
+# issued before the run, one customer session in LOGIN_EVERY logs in through the API (Argon2id,
+# as in production). Staff sign in with a TOTP code, which this run does not type: their tokens
+# are issued as after a second factor, and their sessions never log in through the API.
 LOGIN_EVERY = 5
 TOKENS = """
 import json
@@ -130,7 +133,7 @@ from accounts.models import User
 from accounts.tokens import token_pair
 from garage.models import Appointment
 last = Appointment.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-tokens = {u.username: token_pair(u)["access"] for u in User.objects.all()}
+tokens = {u.username: token_pair(u, mfa=u.is_staff_role)["access"] for u in User.objects.all()}
 print(json.dumps({"tokens": tokens, "last_appointment": last}))
 """
 
@@ -187,7 +190,7 @@ async def user_session(
     """Log in (or use a token), then a mix of reads, bookings and downloads until the end."""
     api = Api(run, base, f"10.1.{number // 250}.{number % 250 + 1}")
     username = USERS[number % len(USERS)]
-    if number % LOGIN_EVERY:
+    if number % LOGIN_EVERY or not username.startswith("customer"):
         api.token = tokens[username]
     await asyncio.sleep(rng.uniform(0, 5))  # users arrive over the first seconds
     while api.token is None and run.now() < run.end_at:
