@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.utils.functional import cached_property
 from rest_framework import serializers
-from rest_framework.fields import Field, SkipField
+from rest_framework.fields import DictField, Field, ListField, SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.serializers import BaseSerializer
 
@@ -53,16 +53,20 @@ class NoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """The body of an action that takes no input: any field in it is refused."""
 
 
+_NESTING = (BaseSerializer, ListField, DictField)
+
+
 def _fresh_copies(fields: dict) -> dict:
     """New, unbound copies of template fields for one serializer.
 
     DRF deep-copies declared fields, which builds every field again from its constructor
     arguments (a ChoiceField recomputes its choices). A response field is only read once bound,
     so a shallow copy is enough: bind() then sets its own name, parent and source on the copy.
-    A nested serializer still gets a deep copy (its own fields are bound below it).
+    A field holding other fields (a nested serializer, a ListField's or DictField's child) still
+    gets a deep copy: those are bound below it.
     """
     return {
-        name: copy.deepcopy(field) if isinstance(field, BaseSerializer) else copy.copy(field)
+        name: copy.deepcopy(field) if isinstance(field, _NESTING) else copy.copy(field)
         for name, field in fields.items()
     }
 

@@ -81,3 +81,18 @@ def test_columns_foreign_keys_and_other_fields_render_as_drf_renders_them():
         "label": "Kia Rio",
     }
     assert rows[1]["customer"] is None and rows[1]["year"] == 1999
+
+
+def test_fields_holding_fields_are_copied_with_their_children():
+    from config.serializers import OutputSerializer
+
+    class Tagged(OutputSerializer):
+        tags = serializers.ListField(child=serializers.CharField())
+        name = serializers.CharField()
+
+    first, second = Tagged({"tags": ["a", 1], "name": "x"}), Tagged({"tags": [], "name": "y"})
+
+    assert first.fields["tags"].child is not second.fields["tags"].child
+    assert first.fields["tags"].child.parent is first.fields["tags"]
+    assert first.fields["name"] is not second.fields["name"]
+    assert first.data == {"tags": ["a", "1"], "name": "x"} and second.data["tags"] == []
