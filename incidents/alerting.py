@@ -9,7 +9,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
 from accounts.models import Profile, Role
-from incidents.models import SecurityAlert
+from incidents.models import SecurityAlert, Severity
 
 logger = logging.getLogger("ecar.security")
 
@@ -52,8 +52,8 @@ def _email(alert: SecurityAlert) -> int:
             f"Severity: {alert.severity}",
             f"First seen: {alert.first_seen.isoformat()}",
             "",
-            "Evidence:",
-            json.dumps(alert.evidence, indent=2, sort_keys=True, default=str),
+            "Evidence (counts and ids; addresses and digests are in the API):",
+            json.dumps(scrubbed_evidence(alert.evidence), indent=2, sort_keys=True),
             "",
             f"Review it: GET /api/alerts/{alert.pk}/ (acknowledge, close or open an incident).",
         ]
@@ -80,7 +80,7 @@ def _sentry(alert: SecurityAlert) -> None:
 def alert_dispatch(*, alert_id: int) -> bool:
     """Send a new high alert to the super-admins; a second call for the same alert sends nothing."""
     claimed = SecurityAlert.objects.filter(
-        pk=alert_id, notified_at__isnull=True, severity="high"
+        pk=alert_id, notified_at__isnull=True, severity=Severity.HIGH
     ).update(notified_at=timezone.now())
     if not claimed:
         return False
