@@ -151,6 +151,9 @@ class MFAStatusApi(APIView):
 
     allowed_roles = ALL_ROLES
     allow_without_mfa = True
+    # A staff member told to change their password may need to enrol first (production
+    # requires the second factor for the password change itself).
+    password_change_view = True
 
     @extend_schema(responses={200: MFAStatusOutputSerializer})
     def get(self, request):
@@ -162,6 +165,9 @@ class TOTPEnrolApi(APIView):
 
     allowed_roles = ALL_ROLES
     allow_without_mfa = True
+    # A staff member told to change their password may need to enrol first (production
+    # requires the second factor for the password change itself).
+    password_change_view = True
 
     @extend_schema(
         request=None,
@@ -183,6 +189,9 @@ class TOTPConfirmApi(APIView):
 
     allowed_roles = ALL_ROLES
     allow_without_mfa = True
+    # A staff member told to change their password may need to enrol first (production
+    # requires the second factor for the password change itself).
+    password_change_view = True
 
     @extend_schema(
         request=TOTPConfirmInputSerializer,

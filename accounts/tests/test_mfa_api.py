@@ -280,6 +280,28 @@ def test_enrolment_through_the_api(tech):
     assert events(tech, AuthEvent.Kind.MFA_ENROLLED) == 1
 
 
+def test_staff_told_to_change_their_password_enrol_first_then_change_it(tech):
+    tech.password_change_required = True
+    tech.save(update_fields=["password_change_required"])
+    client = bearer(password_step("tech-mfa").json()["access"])
+
+    started = client.post("/api/mfa/totp/")
+    confirmed = client.post(
+        "/api/mfa/totp/confirm/", {"code": totp_code(TOTPDevice.objects.get(user=tech))}
+    )
+    verified = bearer(confirmed.json()["access"])
+    still_refused = verified.get(PROTECTED)
+    changed = verified.post(
+        "/api/password/change/",
+        {"current_password": PASSWORD, "new_password": "Nouveau#Secret2027"},
+    )
+
+    assert started.status_code == 201 and confirmed.status_code == 200, confirmed.content
+    assert still_refused.json()["code"] == "password_change_required"
+    assert changed.status_code == 200, changed.content
+    assert bearer(changed.json()["access"]).get(PROTECTED).status_code == 200
+
+
 def test_replacing_an_authenticator_needs_a_session_with_the_second_factor(settings, device):
     settings.STAFF_MFA_REQUIRED = False
     password_only = token_pair(device.user)["access"]
