@@ -1,6 +1,5 @@
 """Under /api/: errors always JSON, one routing contract, body limits, no caching."""
 
-import codecs
 import logging
 from functools import cache
 from http import HTTPStatus
@@ -207,7 +206,8 @@ def request_refusal(request) -> tuple[int, str, str] | None:
     charset = request.content_params.get("charset") if request.content_type else None
     if charset:
         try:
-            codecs.lookup(charset)
+            # LookupError for unknown names and for bytes-to-bytes codecs (hex, zlib, rot13).
+            b"{}".decode(charset, "replace")
         except LookupError:
             return 415, "Unsupported charset in Content-Type.", "unsupported_charset"
     try:

@@ -1,6 +1,5 @@
 """Request parsers for the API: JSON with a bounded nesting depth."""
 
-import codecs
 import json
 import re
 
@@ -44,7 +43,7 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         raw = stream.read() if stream is not None else b""
         try:
-            text = codecs.decode(raw, encoding)
+            text = raw.decode(encoding)  # text encodings only: hex or zlib give no str
         except (UnicodeDecodeError, LookupError) as exc:
             detail = f"The body is not valid {encoding} text."
             raise ParseError(detail, code="invalid_json") from exc
