@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.fields import DictField, Field, ListField, SkipField
-from rest_framework.relations import PKOnlyObject
+from rest_framework.relations import ManyRelatedField, PKOnlyObject
 from rest_framework.serializers import BaseSerializer
 
 # Dates a garage can mean: far-away years (0001-01-01, year 28) are typing mistakes or probes,
@@ -53,7 +53,7 @@ class NoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """The body of an action that takes no input: any field in it is refused."""
 
 
-_NESTING = (BaseSerializer, ListField, DictField)
+_NESTING = (BaseSerializer, ListField, DictField, ManyRelatedField)
 
 
 def _fresh_copies(fields: dict) -> dict:
@@ -62,8 +62,8 @@ def _fresh_copies(fields: dict) -> dict:
     DRF deep-copies declared fields, which builds every field again from its constructor
     arguments (a ChoiceField recomputes its choices). A response field is only read once bound,
     so a shallow copy is enough: bind() then sets its own name, parent and source on the copy.
-    A field holding other fields (a nested serializer, a ListField's or DictField's child) still
-    gets a deep copy: those are bound below it.
+    A field holding other fields (a nested serializer, a ListField's or DictField's child, a
+    many=True relation's child) still gets a deep copy: those are bound below it.
     """
     return {
         name: copy.deepcopy(field) if isinstance(field, _NESTING) else copy.copy(field)
@@ -93,7 +93,8 @@ class OutputModelSerializer(serializers.ModelSerializer):
     """
 
     _built_fields: dict[type, dict] = {}
-    _plans: dict[type, list[tuple[str, str | None, bool]]] = {}
+    # Per class and set of fields (a serializer may drop some of its fields in __init__).
+    _plans: dict[tuple, list[tuple[str, str | None, bool]]] = {}
 
     def get_fields(self):
         built = OutputModelSerializer._built_fields.get(type(self))
@@ -123,11 +124,12 @@ class OutputModelSerializer(serializers.ModelSerializer):
 
     @cached_property
     def _plan(self) -> list[tuple[Field, str | None, bool]]:
-        """The class's plan with this serializer's bound fields."""
-        plan = OutputModelSerializer._plans.get(type(self))
-        if plan is None:
-            plan = OutputModelSerializer._plans[type(self)] = self._plan_of_class()
+        """The plan of this class and these fields, with this serializer's bound fields."""
         fields = self.fields
+        key = (type(self), tuple(fields))
+        plan = OutputModelSerializer._plans.get(key)
+        if plan is None:
+            plan = OutputModelSerializer._plans[key] = self._plan_of_class()
         return [(fields[name], attname, final) for name, attname, final in plan]
 
     def to_representation(self, instance):

@@ -96,3 +96,29 @@ def test_fields_holding_fields_are_copied_with_their_children():
     assert first.fields["tags"].child.parent is first.fields["tags"]
     assert first.fields["name"] is not second.fields["name"]
     assert first.data == {"tags": ["a", "1"], "name": "x"} and second.data["tags"] == []
+
+
+def test_a_serializer_that_drops_fields_renders_its_own_fields():
+    class Trimmed(VehicleRow):
+        def __init__(self, *args, short=False, **kwargs):
+            super().__init__(*args, **kwargs)
+            if short:
+                self.fields.pop("make")
+
+    vehicle = Vehicle(id=7, make="Renault", model="Clio", year=2019)
+
+    assert Trimmed(vehicle, short=True).data == {"id": 7, "year": 2019, "label": "Renault Clio"}
+    assert Trimmed(vehicle).data["make"] == "Renault"
+
+
+def test_many_relations_are_copied_with_their_child():
+    from config.serializers import OutputSerializer
+    from garage.models import Customer
+
+    class Ids(OutputSerializer):
+        ids = serializers.PrimaryKeyRelatedField(many=True, queryset=Customer.objects.none())
+
+    first, second = Ids(), Ids()
+
+    assert first.fields["ids"].child_relation is not second.fields["ids"].child_relation
+    assert first.fields["ids"].child_relation.root is first
