@@ -1,6 +1,7 @@
 """notification_enqueue: validation, normal forms, deduplication, the caller's transaction."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -141,17 +142,28 @@ def test_enqueue_outside_a_transaction_is_refused():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_transactions_enqueuing_one_key_at_once_make_one_row():
-    """The second insert waits on the unique index, then returns the first transaction's row."""
-    first_inserted = threading.Event()
-    results, errors = {}, []
+    """The second insert waits on the unique index, then returns the first transaction's row.
+
+    The first transaction stays open until PostgreSQL reports the second one waiting on a
+    lock it holds, so the second enqueue cannot simply read an already committed row.
+    """
+    key = "incident:3:user:8:sms"
+    first_inserted, release_first = threading.Event(), threading.Event()
+    pids, results, errors = {}, {}, []
+
+    def backend_pid():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
 
     def first():
         try:
             with transaction.atomic():
-                results["first"] = enqueue(dedupe_key="incident:3:user:8:sms").pk
+                pids["first"] = backend_pid()
+                results["first"] = enqueue(dedupe_key=key).pk
                 first_inserted.set()
-                # Still uncommitted while the second transaction inserts the same key.
-                second_started.wait(10)
+                # Uncommitted until the test thread sees the second transaction blocked on it.
+                release_first.wait(30)
         except Exception as exc:  # noqa: BLE001 - reported to the test thread
             errors.append(exc)
         finally:
@@ -160,21 +172,40 @@ def test_two_transactions_enqueuing_one_key_at_once_make_one_row():
 
     def second():
         try:
-            first_inserted.wait(10)
-            second_started.set()
-            results["second"] = enqueue(dedupe_key="incident:3:user:8:sms").pk
+            pids["second"] = backend_pid()
+            first_inserted.wait(30)
+            results["second"] = enqueue(dedupe_key=key).pk
         except Exception as exc:  # noqa: BLE001 - reported to the test thread
             errors.append(exc)
         finally:
             connection.close()
 
-    second_started = threading.Event()
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(30)
+    second_blocked_on_first = False
+    try:
+        first_inserted.wait(10)
+        deadline = time.monotonic() + 10
+        # The test connection is in autocommit: every poll reads a fresh pg_stat_activity.
+        while not second_blocked_on_first and time.monotonic() < deadline and not errors:
+            if "first" in pids and "second" in pids:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE pid = %s"
+                        " AND wait_event_type = 'Lock' AND %s = ANY(pg_blocking_pids(pid))",
+                        [pids["second"], pids["first"]],
+                    )
+                    second_blocked_on_first = cursor.fetchone() is not None
+            if not second_blocked_on_first:
+                time.sleep(0.01)
+    finally:
+        release_first.set()
+        for thread in threads:
+            thread.join(30)
 
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
+    assert second_blocked_on_first, "the second enqueue never waited on the first's lock"
     assert results["first"] == results["second"]
-    assert Notification.objects.filter(dedupe_key="incident:3:user:8:sms").count() == 1
+    assert Notification.objects.filter(dedupe_key=key).count() == 1
