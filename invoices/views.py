@@ -366,7 +366,8 @@ class InvoiceViewSet(EInvoiceActionsMixin, RolesByAction, viewsets.GenericViewSe
         ],
         responses={(200, "application/zip"): OpenApiTypes.BINARY, 503: NOT_ISSUED},
         description="For the accountant: a zip, streamed, of the signed TEIF files of every "
-        "invoice and credit note issued in the period (at most a year), with `index.csv`.",
+        "invoice and credit note issued in the period (at most a year), with `index.csv`. A "
+        "document that cannot be valid TEIF has no file: its `teif_problem` column says why.",
     )
     @action(
         detail=False,
@@ -381,7 +382,8 @@ class InvoiceViewSet(EInvoiceActionsMixin, RolesByAction, viewsets.GenericViewSe
         start, end = data.validated_data["start"], data.validated_data["end"]
         einvoicing.signing_identity()  # a missing certificate is a 503 before streaming starts
         response = StreamingHttpResponse(
-            einvoicing.teif_export_stream(start=start, end=end), content_type="application/zip"
+            einvoicing.teif_export_stream(start=start, end=end, request=request),
+            content_type="application/zip",
         )
         response["Content-Disposition"] = f'attachment; filename="teif-{start}-{end}.zip"'
         response["Cache-Control"] = "no-store"

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from lxml import etree
 
@@ -31,6 +33,7 @@ from invoices.teif.signing import (
 )
 from invoices.teif.transport import OutboxTransport, Transport
 from invoices.teif.validation import TeifValidationError, validate_teif
+from privacy.services import access_record_create
 
 TRANSITIONS = {
     "export": ({EInvoiceStatus.NOT_SENT, EInvoiceStatus.REJECTED}, EInvoiceStatus.EXPORTED),
@@ -266,31 +269,62 @@ class _Sink(io.RawIOBase):
 
 
 def _issued_in(model, start: datetime.date, end: datetime.date):
-    documents = model.objects.exclude(status=Document.DRAFT).filter(
-        issue_date__gte=start, issue_date__lte=end
+    documents = (
+        model.objects.exclude(status=Document.DRAFT)
+        .filter(issue_date__gte=start, issue_date__lte=end)
+        # For the access record: whose data it is, without loading (decrypting) the customer.
+        .annotate(buyer_user_id=F("customer__user_id"))
     )
     if model is CreditNote:
         documents = documents.select_related("invoice")
     return documents.prefetch_related("lines").order_by("issue_date", "id")
 
 
-def teif_export_stream(*, start: datetime.date, end: datetime.date) -> Iterator[bytes]:
+def _export_problem(error: ApplicationError) -> str:
+    """Why a document's file is left out of the export, for index.csv: the error's code and its
+    message only, never its details (they may quote the document's values, e.g. the buyer's)."""
+    return f"{error.code}: {error.message}"
+
+
+def teif_export_stream(
+    *, start: datetime.date, end: datetime.date, request: HttpRequest | None = None
+) -> Iterator[bytes]:
     """A zip of the signed TEIF of every invoice and credit note issued from start to end, with
-    an index (number, type, date, total TTC, e-invoicing status, TTN reference)."""
+    an index (number, type, date, total TTC, e-invoicing status, TTN reference, TEIF problem).
+
+    A document that cannot be valid TEIF (e.g. issued while e-invoicing was off, for a buyer
+    without CIN) has no file in the zip: its index row says why, and the export goes on.
+    `request`: the exporting user's request; each file handed over that carries a buyer leaves
+    an access record (`invoice.teif_bulk`, `creditnote.teif_bulk`)."""
     identity = signing_identity()
     sink = _Sink()
     index = io.StringIO()
     writer = csv.writer(index)
     writer.writerow(
-        ["number", "type", "issue_date", "total_ttc", "einvoice_status", "ttn_reference"]
+        [
+            "number",
+            "type",
+            "issue_date",
+            "total_ttc",
+            "einvoice_status",
+            "ttn_reference",
+            "teif_problem",
+        ]
     )
     stamp = timezone.localtime().timetuple()[:6]
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for model, folder, kind in ((Invoice, "factures", "I-11"), (CreditNote, "avoirs", "I-12")):
             for document in _issued_in(model, start, end).iterator(chunk_size=100):
-                info = zipfile.ZipInfo(f"{folder}/TEIF_{document.number}.xml", date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, teif_signed(document, identity=identity))
+                try:
+                    content, problem = teif_signed(document, identity=identity), ""
+                except ApplicationError as exc:
+                    content, problem = None, _export_problem(exc)
+                if content is not None:
+                    info = zipfile.ZipInfo(f"{folder}/TEIF_{document.number}.xml", date_time=stamp)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, content)
+                    if request is not None and document.buyer is not None:
+                        _record_export(request, document)
                 # The prefetched lines point back at their document: dropping them breaks the
                 # cycle, so each document is freed at once instead of at the next full GC.
                 document._prefetched_objects_cache.clear()
@@ -302,6 +336,7 @@ def teif_export_stream(*, start: datetime.date, end: datetime.date) -> Iterator[
                         f"{document.total_ttc:.3f}",
                         document.einvoice_status,
                         document.ttn_reference,
+                        problem,
                     ]
                 )
                 yield sink.drain()
@@ -309,3 +344,14 @@ def teif_export_stream(*, start: datetime.date, end: datetime.date) -> Iterator[
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, index.getvalue())
     yield sink.drain()
+
+
+@transaction.atomic
+def _record_export(request: HttpRequest, document: Document) -> None:
+    """The file carries the buyer's identity: recorded before its bytes go out."""
+    access_record_create(
+        request=request,
+        subject=document,
+        action=f"{document._meta.model_name}.teif_bulk",
+        subject_user_id=document.buyer_user_id,
+    )

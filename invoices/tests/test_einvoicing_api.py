@@ -2,6 +2,7 @@
 the refusal at issue, and the PDF once TTN accepted the invoice."""
 
 import base64
+import csv
 import io
 import zipfile
 
@@ -398,6 +399,46 @@ def test_the_accountant_downloads_a_period_as_a_streamed_zip(
         if name.endswith(".xml"):
             verify_teif(archive.read(name), certificate=teif_on)
     assert invoice.number in archive.read("index.csv").decode()
+    records = AccessRecord.objects.filter(action__endswith=".teif_bulk")
+    assert sorted((r.action, r.subject_id, r.subject_user_id) for r in records) == sorted(
+        [
+            ("invoice.teif_bulk", str(invoice.pk), invoice.customer.user_id),
+            ("creditnote.teif_bulk", str(note.pk), invoice.customer.user_id),
+        ]
+    )
+
+
+def test_a_document_teif_cannot_accept_is_listed_not_exported_and_reads_are_recorded(
+    admin_client, super_admin, owner, settings, teif_identity, tmp_path
+):
+    walk_in = customer_create(full_name="Client de passage", address="Rue de Marseille, Tunis")
+    invalid_one = issued_invoice(super_admin, walk_in)  # e-invoicing off: issued without a CIN
+    valid_one = issued_invoice(super_admin, owner.customer)
+    cert, p12, secret = teif_identity
+    settings.TEIF_ENABLED = True
+    settings.TEIF_SIGNING_CERT = str(p12)
+    settings.TEIF_SIGNING_PASSPHRASE_FILE = str(secret)
+    settings.TEIF_OUTBOX_DIR = str(tmp_path / "outbox")
+    day = valid_one.issue_date.isoformat()
+
+    response = admin_client.get(f"/api/invoices/teif-export/?start={day}&end={day}")
+
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.testzip() is None
+    assert sorted(archive.namelist()) == ["factures/TEIF_" + valid_one.number + ".xml", "index.csv"]
+    verify_teif(archive.read(f"factures/TEIF_{valid_one.number}.xml"), certificate=cert)
+    index = archive.read("index.csv").decode()
+    rows = {row["number"]: row for row in csv.DictReader(io.StringIO(index))}
+    assert rows[valid_one.number]["teif_problem"] == ""
+    assert rows[invalid_one.number]["teif_problem"].startswith("teif_invalid: ")
+    for personal in ("Client de passage", "Marseille", owner.customer.full_name):
+        assert personal not in index
+    # The buyer's identity went out in the valid file only: one access record, for it.
+    records = AccessRecord.objects.filter(action="invoice.teif_bulk")
+    assert [(r.subject_id, r.subject_user_id, r.actor_id) for r in records] == [
+        (str(valid_one.pk), owner.pk, super_admin.pk)
+    ]
 
 
 @pytest.mark.parametrize(
