@@ -15,6 +15,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 
 from accounts.models import AuthEvent, Role, User
+from accounts.permissions import STAFF
 from incidents.models import SecurityAlert, Severity
 from privacy.models import AccessRecord, ErasureLedgerEntry
 
@@ -29,7 +30,6 @@ OWN_ACTIVITY = frozenset(
         AuthEvent.Kind.PASSWORD_CHANGED,
     }
 )
-STAFF = frozenset({Role.SUPER_ADMIN, Role.TECHNICIAN})
 EXPORT_ACTION = "personal_data.export"
 MAX_LISTED = 20
 

@@ -139,12 +139,41 @@ class SecurityAlert(models.Model):
         "Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
 
+    # The keys of `evidence` that name a person (account ids), and those that say where a
+    # person's requests came from (IPs, and the networks derived from them). A key holds one
+    # value or a list. Incident scope and erasure both read an alert through these.
+    PERSON_KEYS = ("user_id", "actor_id", "user_ids")
+    ADDRESS_KEYS = ("ip", "ips", "network")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "severity"])]
 
     def __str__(self):
         return f"alert {self.pk}: {self.detector} ({self.severity})"
+
+    def _evidence_values(self, keys) -> list:
+        values = []
+        for key in keys:
+            value = self.evidence.get(key)
+            values.extend(value if isinstance(value, list) else [value])
+        return values
+
+    def named_users(self) -> set[int]:
+        """The account ids the evidence names."""
+        return {
+            value
+            for value in self._evidence_values(self.PERSON_KEYS)
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
+
+    def named_addresses(self) -> set[str]:
+        """The IPs and networks the evidence names."""
+        return {
+            value
+            for value in self._evidence_values(self.ADDRESS_KEYS)
+            if isinstance(value, str) and value
+        }
 
 
 class Incident(EncryptedModel):

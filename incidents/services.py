@@ -261,12 +261,7 @@ def _link(incident: Incident, alert: SecurityAlert, user: User) -> None:
 
 def _alert_scope(alert: SecurityAlert) -> tuple[list[int], list[str]]:
     """The accounts and addresses an alert's evidence names."""
-    evidence = alert.evidence
-    users = {evidence.get(key) for key in ("actor_id", "user_id")} | set(
-        evidence.get("user_ids", [])
-    )
-    ips = set(evidence.get("ips", [])) | {evidence.get("ip")}
-    return [u for u in users if isinstance(u, int)], [ip for ip in ips if ip]
+    return sorted(alert.named_users()), sorted(alert.named_addresses())
 
 
 @transaction.atomic

@@ -151,6 +151,33 @@ def test_alerts_about_a_person_are_exported_and_lose_their_addresses_on_erasure(
     assert "ip" not in high_alert.evidence and high_alert.evidence["user_id"] == victim_id
 
 
+def test_erasure_drops_the_network_of_an_admin_new_network_alert(
+    make_user, run_detectors, auth_client, admin_user
+):
+    other_admin = make_user("deputy", Role.SUPER_ADMIN)
+    for ip in ("192.0.2.10", "198.51.100.7"):  # documentation ranges (RFC 5737)
+        login = APIClient(REMOTE_ADDR=ip).post(
+            "/api/login/", {"username": other_admin.username, "password": "Garage#Pass2026"}
+        )
+        assert login.status_code == 200
+    run_detectors()
+    alert = SecurityAlert.objects.get(detector="admin_new_network")
+    network = alert.evidence["network"]
+    assert network == "198.51.100.0/24" and network in alert.dedupe_key
+
+    client = auth_client(admin_user)
+    assert client.post(f"/api/users/{other_admin.pk}/erase/").status_code == 200
+
+    alert.refresh_from_db()
+    assert alert.dedupe_key == f"admin_new_network:{other_admin.pk}"
+    assert not {"ip", "ips", "network"} & alert.evidence.keys()
+    for address in (network, "198.51.100", "192.0.2"):
+        assert address not in alert.dedupe_key and address not in str(alert.evidence)
+    # The security record stays: who it was about (by id) and the counts.
+    assert alert.evidence["user_id"] == other_admin.pk
+    assert alert.evidence["known_networks"] == 1
+
+
 def test_an_unreachable_mail_server_is_logged_without_addresses(
     settings,
     make_customer,
