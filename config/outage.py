@@ -33,10 +33,25 @@ _last_logged: dict[str, float] = {}
 _refused: dict[str, int] = {}
 
 
+# SQLSTATEs of a server that is going away or cannot take the connection; class 08 is every
+# connection exception. Other OperationalErrors (deadlock, lock timeout, a cancelled query) come
+# from a server that answered: they are errors of the request, reported as such (500).
+_UNREACHABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, InterfaceError):
+        return True
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNREACHABLE_SQLSTATES
+
+
 def unavailable_backend(exc: BaseException) -> str | None:
     """'database' or 'cache' when the exception means that backend cannot be reached."""
     for backend, errors in _BACKEND_ERRORS:
         if isinstance(exc, errors):
+            if backend == "database" and not _database_unreachable(exc):
+                return None
             return backend
     return None
 

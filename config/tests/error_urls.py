@@ -1,5 +1,6 @@
 """Test-only URL configuration: the project's URLs plus views that fail unexpectedly."""
 
+from django.db import connection, transaction
 from django.urls import path
 from rest_framework.views import APIView
 
@@ -25,8 +26,21 @@ def boom_plain(request):
     raise RuntimeError(SECRET_MESSAGE)
 
 
+class CancelledQueryApi(APIView):
+    """A query the database server cancels (statement_timeout): the server is up."""
+
+    allowed_roles = PUBLIC
+    authentication_classes = []
+
+    def get(self, request):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 1")
+            cursor.execute("SELECT pg_sleep(1)")
+
+
 urlpatterns = [
     path("api/test/boom/", BoomApi.as_view()),
+    path("api/test/cancelled-query/", CancelledQueryApi.as_view()),
     path("api/test/boom-plain/", boom_plain),
     *project_urls.urlpatterns,
 ]

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 from rest_framework.test import APIClient
 
 from config.tests.error_urls import SECRET_MESSAGE
@@ -117,6 +118,18 @@ def test_unhandled_exception_is_logged_without_the_query_string(crash_client, ca
     [record] = [r for r in caplog.records if r.name == "ecar.errors"]
     assert record.getMessage() == "Unhandled RuntimeError on GET /api/test/boom/"
     assert record.exc_info is not None
+
+
+@pytest.mark.urls(ERROR_URLS)
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement_timeout: PostgreSQL")
+def test_an_error_of_a_server_that_answered_is_a_500_not_an_outage(crash_client, caplog):
+    with caplog.at_level(logging.ERROR, logger="ecar.errors"):
+        response = crash_client.get("/api/test/cancelled-query/")
+
+    assert response.status_code == 500 and response.json() == SERVER_ERROR
+    [record] = [r for r in caplog.records if r.name == "ecar.errors"]
+    assert record.getMessage() == "Unhandled OperationalError on GET /api/test/cancelled-query/"
 
 
 # --- Health -------------------------------------------------------------------------------------
