@@ -38,8 +38,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS") or _cpu_count() + 1)
 # included) and whole responses, so slow clients never hold a worker; the
 # costly parts of a request (argon2 hashing, field encryption) are CPU-bound,
 # where threads gain little under the GIL; and a worker serving one request
-# at a time keeps PostgreSQL connections easy to size (workers x the psycopg
-# pool size set in config/settings/production.py).
+# at a time keeps PostgreSQL connections easy to size (one persistent
+# connection per worker, config/settings/production.py).
 worker_class = "sync"
 
 # Heartbeat files on tmpfs (/run/ecar is the unit's RuntimeDirectory) rather
@@ -54,7 +54,7 @@ graceful_timeout = 30  # time to finish in-flight requests on stop/reload
 # Clients keep their connections to nginx (keepalive_timeout 65s there).
 keepalive = 2
 
-# Recycling workers costs a cold start (imports, key ring, connection pool) and
+# Recycling workers costs a cold start (imports, key ring, connection) and
 # the requests queued behind it: max_requests = 1000 meant ~20 restarts a
 # minute under load. `make bench` shows little memory growth to contain (about
 # 10 MB per worker over its whole run, caches warming), so a worker is only

@@ -192,15 +192,26 @@ def _networks(values) -> list[str]:
     return sorted(set(networks))
 
 
-def _known_users(user_ids) -> list[int]:
-    ids = sorted({int(pk) for pk in user_ids or ()})
-    found = set(User.objects.filter(pk__in=ids).values_list("pk", flat=True))
+def _known(model, pks, *, name: str) -> list[int]:
+    """The given ids, sorted, once each; a 400 naming those of no `model` row."""
+    ids = sorted({int(pk) for pk in pks or ()})
+    found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
     missing = [pk for pk in ids if pk not in found]
     if missing:
         raise ApplicationError(
-            "Unknown users.", code="unknown_users", extra={"user_ids": [str(pk) for pk in missing]}
+            f"Unknown {name}s.",
+            code=f"unknown_{name}s",
+            extra={f"{name}_ids": [str(pk) for pk in missing]},
         )
     return ids
+
+
+def _known_users(user_ids) -> list[int]:
+    return _known(User, user_ids, name="user")
+
+
+def _known_alerts(alert_ids) -> list[int]:
+    return _known(SecurityAlert, alert_ids, name="alert")
 
 
 @transaction.atomic
@@ -215,9 +226,10 @@ def incident_open(
     scope_user_ids=(),
     scope_networks=(),
     scope_everyone: bool = False,
-    alerts=(),
+    alert_ids=(),
 ) -> Incident:
     """Open an incident by hand or from alerts; the alerts are linked and acknowledged."""
+    alert_ids = _known_alerts(alert_ids)
     if occurred_to is not None and occurred_to < occurred_from:
         raise ApplicationError(
             "The incident cannot end before it starts.",
@@ -239,14 +251,14 @@ def incident_open(
     incident.save()
     incident.reference = f"INC-{incident.created_at:%Y}-{incident.pk:05d}"
     incident.save(update_fields=["reference"])
-    _event(incident, IncidentEvent.Kind.OPENED, user, alerts=[alert.pk for alert in alerts])
-    for alert in alerts:
-        _link(incident, alert, user)
+    _event(incident, IncidentEvent.Kind.OPENED, user, alerts=alert_ids)
+    for alert_id in alert_ids:
+        _link(incident, alert_id, user)
     return incident
 
 
-def _link(incident: Incident, alert: SecurityAlert, user: User) -> None:
-    alert = SecurityAlert.objects.select_for_update().get(pk=alert.pk)
+def _link(incident: Incident, alert_id: int, user: User) -> None:
+    alert = SecurityAlert.objects.select_for_update().get(pk=alert_id)
     if alert.incident_id is not None and alert.incident_id != incident.pk:
         raise ApplicationError(
             f"Alert {alert.pk} already belongs to another incident.", code="alert_has_incident"
@@ -281,7 +293,7 @@ def incident_open_from_alert(*, user: User, alert: SecurityAlert) -> Incident:
         occurred_from=alert.first_seen - window,
         scope_user_ids=User.objects.filter(pk__in=user_ids).values_list("pk", flat=True),
         scope_networks=ips,
-        alerts=[alert],
+        alert_ids=[alert.pk],
     )
 
 

@@ -4,7 +4,6 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -111,10 +110,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request):
         data = IncidentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        alert_ids = fields.pop("alert_ids", [])
-        alerts = [get_object_or_404(SecurityAlert, pk=pk) for pk in alert_ids]
-        incident = services.incident_open(user=request.user, alerts=alerts, **fields)
+        incident = services.incident_open(user=request.user, **data.validated_data)
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UsersInputSerializer, responses={200: CountSerializer, 409: CONFLICT})

@@ -19,8 +19,10 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from garage.models import Customer
 from garage.tests.factories import CustomerFactory
-from incidents.models import BlockedNetwork, Incident
+from incidents.detectors import Finding
+from incidents.models import BlockedNetwork, Incident, Severity
 from incidents.selectors import BLOCKS_CACHE_KEY
+from incidents.services import alert_raise
 from notifications.models import Notification
 from privacy.keys import generate_key, get_keys, reset_keys_cache
 
@@ -93,6 +95,36 @@ def test_only_super_admins_reach_incidents(breach, auth_client, make_user):
     body = breach["chef"].get(URL).json()
     assert [i["reference"] for i in body["results"]] == [breach["incident"]["reference"]]
     assert breach["incident"]["reference"].startswith("INC-")
+
+
+def test_customers_are_refused_and_an_unknown_incident_is_a_404(breach, make_customer, auth_client):
+    customer = auth_client(make_customer("curious"))
+    assert customer.get(URL).status_code == 403
+    assert customer.get(f"{URL}{breach['incident']['id']}/").status_code == 403
+    assert breach["chef"].get(f"{URL}999999/").status_code == 404
+
+
+def test_an_incident_opened_from_alerts_links_them_and_unknown_alerts_are_a_400(breach):
+    finding = Finding(
+        detector="brute_force",
+        severity=Severity.MEDIUM,
+        key="test:linked",
+        at=timezone.now(),
+        evidence={"attempts": 10},
+    )
+    alert = alert_raise(finding=finding)[0]
+    body = {"title": "Depuis une alerte", "occurred_from": timezone.now().isoformat()}
+    before = Incident.objects.count()
+
+    unknown = breach["chef"].post(URL, {**body, "alert_ids": [alert.pk, 999999]}, format="json")
+
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_alerts"
+    assert "999999" in unknown.content.decode()
+    assert Incident.objects.count() == before
+    opened = breach["chef"].post(URL, {**body, "alert_ids": [alert.pk]}, format="json")
+    assert opened.status_code == 201, opened.content
+    alert.refresh_from_db()
+    assert alert.incident_id == opened.json()["id"] and alert.status == "acknowledged"
 
 
 def test_affected_are_exactly_the_people_whose_records_were_read(breach):
