@@ -323,16 +323,14 @@ def _targets(request, user_ids, everyone: bool):
     return User.objects.filter(pk__in=ids).order_by("pk")
 
 
-@transaction.atomic
-def incident_revoke_sessions(*, request, incident: Incident, user_ids=(), everyone=False) -> int:
-    """End every session (refresh and access tokens) of the chosen users, or of everyone."""
-    incident = _open_for_containment(incident)
-    users = list(_targets(request, user_ids, everyone))
+def _contain_users(request, incident, users, act, kind, everyone=False) -> int:
+    """Apply one containment step to each user, then record it (the same event fields for
+    every step: the report reads them) and mark the incident contained."""
     for target in users:
-        user_revoke_sessions(request=request, user=target)
+        act(request=request, user=target)
     _event(
         incident,
-        IncidentEvent.Kind.SESSIONS_REVOKED,
+        kind,
         request.user,
         everyone=everyone,
         count=len(users),
@@ -340,6 +338,15 @@ def incident_revoke_sessions(*, request, incident: Incident, user_ids=(), everyo
     )
     _contained(incident)
     return len(users)
+
+
+@transaction.atomic
+def incident_revoke_sessions(*, request, incident: Incident, user_ids=(), everyone=False) -> int:
+    """End every session (refresh and access tokens) of the chosen users, or of everyone."""
+    incident = _open_for_containment(incident)
+    users = list(_targets(request, user_ids, everyone))
+    kind = IncidentEvent.Kind.SESSIONS_REVOKED
+    return _contain_users(request, incident, users, user_revoke_sessions, kind, everyone)
 
 
 @transaction.atomic
@@ -358,17 +365,9 @@ def incident_disable_accounts(*, request, incident: Incident, user_ids) -> int:
         raise ApplicationError(
             "At least one active super-admin must remain.", code="last_super_admin"
         )
-    for target in users:
-        user_deactivate(request=request, user=target)
-    _event(
-        incident,
-        IncidentEvent.Kind.ACCOUNTS_DISABLED,
-        request.user,
-        count=len(users),
-        user_ids=[u.pk for u in users],
+    return _contain_users(
+        request, incident, users, user_deactivate, IncidentEvent.Kind.ACCOUNTS_DISABLED
     )
-    _contained(incident)
-    return len(users)
 
 
 @transaction.atomic
@@ -378,18 +377,14 @@ def incident_force_password_change(
     """End the chosen users' sessions; their next login admits only a password change."""
     incident = _open_for_containment(incident)
     users = list(_targets(request, user_ids, everyone))
-    for target in users:
-        user_require_password_change(request=request, user=target)
-    _event(
+    return _contain_users(
+        request,
         incident,
+        users,
+        user_require_password_change,
         IncidentEvent.Kind.PASSWORD_CHANGE_FORCED,
-        request.user,
-        everyone=everyone,
-        count=len(users),
-        user_ids=[] if everyone else [u.pk for u in users],
+        everyone,
     )
-    _contained(incident)
-    return len(users)
 
 
 def incident_rotate_keys(*, request, incident: Incident) -> dict:
