@@ -97,7 +97,11 @@ class TtnAnswerForm(forms.Form):
     qr_payload = forms.CharField(
         required=False, max_length=4000, widget=forms.Textarea, label="QR code content"
     )
-    file = forms.FileField(required=False, label="Signed file returned by TTN")
+    file = forms.FileField(
+        required=False,
+        label="Signed file returned by TTN",
+        help_text=f"At most {einvoicing.TTN_FILE_MAX_BYTES // (1024 * 1024)} MB.",
+    )
     reason = forms.CharField(required=False, max_length=1000, label="Rejection reason")
 
 
@@ -133,19 +137,15 @@ class EInvoiceAdminMixin:
         if "confirm" in request.POST and form.is_valid():
             answer = form.cleaned_data
             try:
-                if answer["accepted"]:
-                    upload = answer["file"]
-                    einvoicing.einvoice_accept(
-                        actor=request.user,
-                        document=document,
-                        reference=answer["reference"],
-                        qr_payload=answer["qr_payload"],
-                        signed_file=upload.read() if upload else None,
-                    )
-                else:
-                    einvoicing.einvoice_reject(
-                        actor=request.user, document=document, reason=answer["reason"]
-                    )
+                einvoicing.einvoice_record_answer(
+                    actor=request.user,
+                    document=document,
+                    accepted=answer["accepted"],
+                    reference=answer["reference"],
+                    qr_payload=answer["qr_payload"],
+                    returned_file=answer["file"],
+                    reason=answer["reason"],
+                )
             except ApplicationError as exc:
                 self.message_user(request, f"{document}: {exc.message}", messages.ERROR)
             else:

@@ -17,6 +17,7 @@ from invoices.models import (
     Payment,
 )
 from invoices.money import tva_summary
+from invoices.services.einvoicing import TTN_FILE_MAX_BYTES
 
 MONEY_OUT = {**MONEY, "read_only": True}
 
@@ -323,13 +324,10 @@ class EInvoiceAnswerInputSerializer(RejectUnknownFieldsMixin, serializers.Serial
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
     file = serializers.FileField(
-        required=False, help_text="The signed file TTN returned (multipart upload)."
+        required=False,
+        help_text="The signed file TTN returned (multipart upload), at most "
+        f"{TTN_FILE_MAX_BYTES // (1024 * 1024)} MB: larger is a 413 with code file_too_large.",
     )
-
-    def validate_file(self, value):
-        if value.size > 2 * 1024 * 1024:
-            raise serializers.ValidationError("At most 2 MB.")
-        return value.read()
 
 
 class PeriodInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -132,7 +132,14 @@ class EInvoiceActionsMixin:
             "application/json": EInvoiceAnswerInputSerializer,
             "multipart/form-data": EInvoiceAnswerInputSerializer,
         },
-        responses={200: MOVED, 400: NOT_ISSUED},
+        responses={
+            200: MOVED,
+            400: NOT_ISSUED,
+            413: OpenApiResponse(
+                description="The returned file is larger than "
+                f"{einvoicing.TTN_FILE_MAX_BYTES // (1024 * 1024)} MB: code file_too_large."
+            ),
+        },
         description="TTN's answer (submitted → accepted or rejected): `accepted` with "
         "`reference` and `qr_payload`, or the signed `file` TTN returned; else `reason`.",
     )
@@ -142,18 +149,15 @@ class EInvoiceActionsMixin:
         data = EInvoiceAnswerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         answer = data.validated_data
-        if answer["accepted"]:
-            document = einvoicing.einvoice_accept(
-                actor=request.user,
-                document=document,
-                reference=answer["reference"],
-                qr_payload=answer["qr_payload"],
-                signed_file=answer.get("file"),
-            )
-        else:
-            document = einvoicing.einvoice_reject(
-                actor=request.user, document=document, reason=answer["reason"]
-            )
+        document = einvoicing.einvoice_record_answer(
+            actor=request.user,
+            document=document,
+            accepted=answer["accepted"],
+            reference=answer["reference"],
+            qr_payload=answer["qr_payload"],
+            returned_file=answer.get("file"),
+            reason=answer["reason"],
+        )
         return self._detail(request, document)
 
 

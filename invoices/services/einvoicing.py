@@ -51,6 +51,8 @@ EINVOICE_UPDATE = [
     "updated_at",
 ]
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+TTN_FILE_MAX_BYTES = 2 * 1024 * 1024
+"""The largest signed file TTN may return (a TEIF file with its QR image is a few hundred KB)."""
 
 
 def transport() -> Transport:
@@ -166,6 +168,31 @@ def einvoice_mark_submitted(*, actor, document: Document) -> Document:
     return _move(_locked(document), "submit", actor)
 
 
+def _ttn_file_too_large() -> ApplicationError:
+    limit = TTN_FILE_MAX_BYTES // (1024 * 1024)
+    return ApplicationError(
+        f"TTN's file is larger than {limit} MB.",
+        code="file_too_large",
+        status_code=413,
+        extra={"file": [f"Upload a file of at most {limit} MB."]},
+    )
+
+
+def ttn_file_read(upload) -> bytes | None:
+    """The bytes of the file TTN returned (an uploaded file, or None), refused past
+    TTN_FILE_MAX_BYTES (413, code file_too_large) without reading more than the limit + 1."""
+    if upload is None:
+        return None
+    if (getattr(upload, "size", None) or 0) > TTN_FILE_MAX_BYTES:
+        raise _ttn_file_too_large()
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    content = upload.read(TTN_FILE_MAX_BYTES + 1)
+    if len(content) > TTN_FILE_MAX_BYTES:
+        raise _ttn_file_too_large()
+    return content
+
+
 def _returned_file(document: Document, signed_file: bytes) -> tuple[str, str]:
     """TTN's returned file checked against what was sent: (TTN reference, CEV image base64)."""
     try:
@@ -193,6 +220,14 @@ def _returned_file(document: Document, signed_file: bytes) -> tuple[str, str]:
     return reference, (returned.findtext("RefTtnVal/ReferenceCEV") or "").strip()
 
 
+def _as_utf8(signed_file: bytes) -> str:
+    """The returned file re-serialised as UTF-8 whatever its declared encoding (e.g. ISO-8859-1),
+    so that the stored text and its later `.encode()` agree. The signatures are over the
+    canonical (C14N) form, which does not depend on the encoding: they still verify."""
+    tree = etree.fromstring(signed_file, _PARSER).getroottree()
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode()
+
+
 @transaction.atomic
 def einvoice_accept(
     *,
@@ -204,12 +239,14 @@ def einvoice_accept(
 ) -> Document:
     """TTN accepted the document: its reference and the QR code content, or its returned file."""
     require_super_admin(actor)
+    if signed_file and len(signed_file) > TTN_FILE_MAX_BYTES:
+        raise _ttn_file_too_large()
     document = _locked(document)
     _require_step(document, "accept")
     if signed_file:
         file_reference, cev = _returned_file(document, signed_file)
         reference = reference or file_reference
-        document.teif_xml = signed_file.decode()
+        document.teif_xml = _as_utf8(signed_file)
         if not qr_payload and not cev:
             raise invalid(
                 "TTN's file carries no QR code (ReferenceCEV): give its content.",
@@ -245,6 +282,30 @@ def einvoice_reject(*, actor, document: Document, reason: str) -> Document:
         raise invalid("Give TTN's reason.", code="invalid", reason="Required.")
     document.ttn_rejection_reason = reason[:1000]
     return _move(document, "reject", actor)
+
+
+def einvoice_record_answer(
+    *,
+    actor,
+    document: Document,
+    accepted: bool,
+    reference: str = "",
+    qr_payload: str = "",
+    returned_file=None,
+    reason: str = "",
+) -> Document:
+    """TTN's answer, from the API or the admin: accepted (its reference and QR content, or the
+    signed file it returned, an upload of at most TTN_FILE_MAX_BYTES) or rejected (its reason)."""
+    require_super_admin(actor)
+    if not accepted:
+        return einvoice_reject(actor=actor, document=document, reason=reason)
+    return einvoice_accept(
+        actor=actor,
+        document=document,
+        reference=reference,
+        qr_payload=qr_payload,
+        signed_file=ttn_file_read(returned_file),
+    )
 
 
 # --- Bulk export ----------------------------------------------------------------------------------
