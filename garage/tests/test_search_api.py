@@ -104,3 +104,37 @@ def test_vehicle_search_by_plate_and_vin(auth_client, super_admin):
 
     assert [row["id"] for row in by_plate.json()["results"]] == [wanted.pk]
     assert [row["id"] for row in by_vin.json()["results"]] == [wanted.pk]
+
+
+def test_vehicle_search_needs_authentication(api_client):
+    VehicleFactory(plate="123 TU 4567")
+
+    response = api_client.post(VEHICLES, {"plate": "123 TU 4567"}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    assert "results" not in response.json()
+
+
+def test_technicians_cannot_search_vehicles(auth_client, technician):
+    VehicleFactory(plate="123 TU 4567")
+
+    response = auth_client(technician).post(VEHICLES, {"plate": "123 TU 4567"}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+    assert "results" not in response.json()
+
+
+def test_a_customer_finds_only_their_own_vehicle(auth_client):
+    alice = customer_user("alice")
+    bob = customer_user("bob")
+    own = VehicleFactory(customer=alice.customer, plate="111 TU 1111")
+    VehicleFactory(customer=bob.customer, plate="222 TU 2222")
+    client = auth_client(alice)
+
+    theirs = client.post(VEHICLES, {"plate": "222 TU 2222"}, format="json")
+    mine = client.post(VEHICLES, {"plate": "111 TU 1111"}, format="json")
+
+    assert theirs.status_code == 200, theirs.content
+    assert (theirs.json()["count"], theirs.json()["results"]) == (0, [])
+    assert mine.status_code == 200, mine.content
+    assert [row["id"] for row in mine.json()["results"]] == [own.pk]

@@ -5,6 +5,7 @@ import base64
 import csv
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from auditlog.models import LogEntry
@@ -13,7 +14,7 @@ from pypdf import PdfReader
 
 from garage.services.customers import customer_create
 from invoices import services
-from invoices.models import DocumentSequence, EInvoiceStatus, Invoice, InvoiceEvent
+from invoices.models import CreditNote, DocumentSequence, EInvoiceStatus, Invoice, InvoiceEvent
 from invoices.teif.signing import TeifSignatureError, verify_teif
 from invoices.teif.validation import validate_teif
 from invoices.tests.helpers import completed_order, draft_invoice, issued_invoice, seller
@@ -27,8 +28,9 @@ def invoice(super_admin, owner):
     return issued_invoice(super_admin, owner.customer)
 
 
-def teif_url(invoice, step=""):
-    return f"/api/invoices/{invoice.pk}/teif/{step + '/' if step else ''}"
+def teif_url(document, step=""):
+    kind = "credit-notes" if isinstance(document, CreditNote) else "invoices"
+    return f"/api/{kind}/{document.pk}/teif/{step + '/' if step else ''}"
 
 
 # --- The signed file ------------------------------------------------------------------------------
@@ -83,20 +85,112 @@ def test_another_key_does_not_verify(admin_client, invoice, teif_on, teif_ca):
         verify_teif(content, certificate=stranger)
 
 
-@pytest.mark.parametrize("who", ["anonymous", "customer", "technician"])
-def test_only_super_admins_get_teif_files(
-    who, api_client, auth_client, owner, technician, invoice, teif_on
+NOT_SUPER_ADMINS = ["anonymous", "customer", "other_customer", "technician"]
+
+# Each TEIF action, and the steps (done by a super-admin) after which it would succeed: a refused
+# call is then refused for who is calling, not for the document's state.
+TEIF_ACTIONS = {
+    "": [],
+    "export": [],
+    "submitted": ["export"],
+    "answer": ["export", "submitted"],
+}
+ANSWER = {"accepted": True, "reference": "REF-TTN-1", "qr_payload": "https://ttn.tn/v?r=1"}
+
+
+@pytest.fixture
+def credit_note(super_admin, invoice):
+    return services.credit_note_issue(
+        actor=super_admin,
+        credit_note=services.credit_note_create(
+            actor=super_admin, invoice=invoice, reason="Erreur"
+        ),
+    )
+
+
+@pytest.fixture
+def caller(request, api_client, auth_client, owner, other_owner, technician):
+    """The client of a caller who is not a super-admin (``customer`` owns the documents)."""
+    return {
+        "anonymous": lambda: api_client,
+        "customer": lambda: auth_client(owner),
+        "other_customer": lambda: auth_client(other_owner),
+        "technician": lambda: auth_client(technician),
+    }[request.param]()
+
+
+def einvoice_state(document):
+    row = type(document).objects.get(pk=document.pk)
+    return {
+        "einvoice_status": row.einvoice_status,
+        "einvoice_updated_at": row.einvoice_updated_at,
+        "teif_xml": row.teif_xml,
+        "ttn_reference": row.ttn_reference,
+        "ttn_qr_payload": row.ttn_qr_payload,
+        "ttn_rejection_reason": row.ttn_rejection_reason,
+    }
+
+
+def assert_refused(response, who):
+    expected = (401, "not_authenticated") if who == "anonymous" else (403, "permission_denied")
+    assert (response.status_code, response.json()["code"]) == expected, response.content
+    assert "teif_xml" not in response.content.decode()
+    assert "<TEIF" not in response.content.decode()
+
+
+@pytest.mark.parametrize("caller", NOT_SUPER_ADMINS, indirect=True)
+@pytest.mark.parametrize("kind", ["invoice", "credit_note"])
+@pytest.mark.parametrize("step", list(TEIF_ACTIONS), ids=lambda step: step or "download")
+def test_only_super_admins_use_the_teif_actions(
+    request, caller, kind, step, admin_client, teif_on, settings
 ):
-    client = {
-        "anonymous": api_client,
-        "customer": auth_client(owner),
-        "technician": auth_client(technician),
-    }[who]
+    who = request.node.callspec.params["caller"]
+    document = request.getfixturevalue(kind)
+    for done in TEIF_ACTIONS[step]:
+        assert admin_client.post(teif_url(document, done)).status_code == 200
+    before = einvoice_state(document)
+    events = InvoiceEvent.objects.filter(kind=InvoiceEvent.Kind.EINVOICE).count()
+    reads = AccessRecord.objects.count()
+    outbox = Path(settings.TEIF_OUTBOX_DIR)
+    files = sorted(outbox.iterdir()) if outbox.exists() else []
 
-    response = client.get(teif_url(invoice))
+    if step:
+        response = caller.post(
+            teif_url(document, step), ANSWER if step == "answer" else None, format="json"
+        )
+    else:
+        response = caller.get(teif_url(document))
 
-    assert response.status_code == (401 if who == "anonymous" else 403)
-    assert response.json()["code"] in {"not_authenticated", "permission_denied"}
+    assert_refused(response, who)
+    assert einvoice_state(document) == before
+    assert InvoiceEvent.objects.filter(kind=InvoiceEvent.Kind.EINVOICE).count() == events
+    assert AccessRecord.objects.count() == reads
+    assert (sorted(outbox.iterdir()) if outbox.exists() else []) == files
+    # The same call by a super-admin succeeds: the refusal was for the caller only.
+    if step:
+        allowed = admin_client.post(
+            teif_url(document, step), ANSWER if step == "answer" else None, format="json"
+        )
+    else:
+        allowed = admin_client.get(teif_url(document))
+    assert allowed.status_code == 200, allowed.content
+
+
+@pytest.mark.parametrize("caller", NOT_SUPER_ADMINS, indirect=True)
+def test_only_super_admins_bulk_export(
+    request, caller, admin_client, invoice, credit_note, teif_on
+):
+    who = request.node.callspec.params["caller"]
+    day = invoice.issue_date.isoformat()
+    url = f"/api/invoices/teif-export/?start={day}&end={day}"
+
+    response = caller.get(url)
+
+    assert not response.streaming
+    assert_refused(response, who)
+    assert not AccessRecord.objects.filter(action__endswith=".teif_bulk").exists()
+    allowed = admin_client.get(url)
+    assert allowed.status_code == 200 and allowed.streaming
 
 
 def test_an_unknown_document_is_a_404(admin_client, teif_on):
@@ -446,12 +540,6 @@ def test_a_document_teif_cannot_accept_is_listed_not_exported_and_reads_are_reco
 )
 def test_the_bulk_export_needs_a_period_of_at_most_a_year(admin_client, teif_on, query):
     assert admin_client.get(f"/api/invoices/teif-export/{query}").status_code == 400
-
-
-def test_customers_cannot_bulk_export(auth_client, owner, teif_on):
-    response = auth_client(owner).get("/api/invoices/teif-export/?start=2026-01-01&end=2026-01-31")
-
-    assert response.status_code == 403
 
 
 def test_the_pdf_shows_vehicle_order_payment_terms_and_situation(owner_client, super_admin, owner):
