@@ -93,8 +93,15 @@ _PER_RESPONSE_POLICY = (
 
 
 @cache
-def _settings_policies() -> tuple[str, str]:
-    """The policy and report-only policy of the settings alone (no nonce), built once."""
+def _settings_policies() -> tuple[str, str] | None:
+    """The policy and report-only policy of the settings alone (no nonce), built once; None
+    when a policy excludes URL prefixes (django-csp then decides per path)."""
+    configs = (
+        getattr(settings, "CONTENT_SECURITY_POLICY", None) or {},
+        getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) or {},
+    )
+    if any(config.get("EXCLUDE_URL_PREFIXES") for config in configs):
+        return None
     return build_policy(), build_policy(report_only=True)
 
 
@@ -116,11 +123,15 @@ class CSPMiddleware(DjangoCSPMiddleware):
     """
 
     def process_response(self, request, response):
-        if settings.DEBUG or getattr(request, "_csp_nonce", None) is not None or any(
-            getattr(response, name, None) is not None for name in _PER_RESPONSE_POLICY
+        policies = _settings_policies()
+        if (
+            policies is None
+            or settings.DEBUG
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(getattr(response, name, None) is not None for name in _PER_RESPONSE_POLICY)
         ):
             return super().process_response(request, response)
-        policy, report_only = _settings_policies()
+        policy, report_only = policies
         if policy and HEADER not in response:
             response[HEADER] = policy
         if report_only and HEADER_REPORT_ONLY not in response:
@@ -149,7 +160,7 @@ class ApiRoutingMiddleware:
         if not request.path.startswith("/api/"):
             return None
         if view_func is api_not_found:
-            return JsonResponse(error_body("Not found.", "not_found"), status=404)
+            return api_not_found(request)  # here, before CSRF could refuse an unknown POST
         allowed = allowed_methods(view_func)
         if allowed is not None and request.method not in allowed:
             response = JsonResponse(

@@ -90,3 +90,18 @@ def test_a_garbage_report_is_accepted_and_ignored(caplog):
 
     assert response.status_code == 204
     assert not [r for r in caplog.records if r.name == "ecar.csp"]
+
+
+def test_json_responses_carry_the_settings_policy_and_its_exclusions(settings):
+    from csp.utils import build_policy
+
+    response = Client().get("/api/health/")
+    assert policy_of(response) == build_policy()
+    assert "nonce" not in policy_of(response)
+
+    settings.CONTENT_SECURITY_POLICY = {
+        **settings.CONTENT_SECURITY_POLICY,
+        "EXCLUDE_URL_PREFIXES": ["/api/health/"],
+    }
+    assert "Content-Security-Policy" not in Client().get("/api/health/")
+    assert "Content-Security-Policy" in Client().get("/api/protected/")
